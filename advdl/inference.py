@@ -1,0 +1,79 @@
+"""What the labs compute, as plain functions over models and NumPy images.
+
+Pages call these and render the results; tests call the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .metrics import bce, psnr, ssim
+
+
+def as_batch(img: np.ndarray) -> torch.Tensor:
+    """A (28, 28) image in [0, 1] as a (1, 1, 28, 28) float tensor."""
+    return torch.as_tensor(np.asarray(img, dtype=np.float32)).reshape(1, 1, 28, 28)
+
+
+@torch.inference_mode()
+def classify(cnn: torch.nn.Module, img: np.ndarray) -> np.ndarray:
+    """The CNN's class probabilities (10,) for one image."""
+    return F.softmax(cnn(as_batch(img)), dim=1)[0].numpy()
+
+
+@dataclass
+class Reconstruction:
+    image: np.ndarray  # (28, 28)
+    psnr: float
+    ssim: float
+    bce: float
+
+
+@torch.inference_mode()
+def reconstruct(models: dict[str, torch.nn.Module], inp: np.ndarray, clean: np.ndarray) -> dict[str, Reconstruction]:
+    """Each autoencoder's reconstruction of ``inp``, scored against the ``clean`` digit."""
+    x, ref = as_batch(inp), as_batch(clean)
+    out = {}
+    for name, model in models.items():
+        r = model(x)
+        out[name] = Reconstruction(r[0, 0].numpy(), float(psnr(r, ref)), float(ssim(r, ref)), float(bce(r, ref)))
+    return out
+
+
+@torch.inference_mode()
+def generate(gan: torch.nn.Module, z: np.ndarray) -> np.ndarray:
+    """Images (N, 28, 28) in [0, 1] from latents (N, 100) or (100,)."""
+    zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, gan.config.z_dim)
+    return gan.generate(zt)[:, 0].numpy()
+
+
+@torch.inference_mode()
+def realness(gan: torch.nn.Module, img: np.ndarray) -> float:
+    return float(gan.realness(as_batch(img))[0])
+
+
+@torch.inference_mode()
+def read_capsules(capsnet: torch.nn.Module, img: np.ndarray):
+    """The CapsNet's output for one image (capsules, lengths, reconstruction, couplings)."""
+    return capsnet(as_batch(img), return_couplings=True)
+
+
+@torch.inference_mode()
+def decode_capsule(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int) -> np.ndarray:
+    """Decoder images (N, 28, 28) from capsules (N, 16) placed in class ``cls``'s slot."""
+    v = torch.as_tensor(np.asarray(capsule, dtype=np.float32)).reshape(-1, capsnet.config.digit_dim)
+    return capsnet.decode(v, cls)[:, 0].numpy()
+
+
+def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate a (28, 28) image about its centre (bilinear, zero fill)."""
+    if degrees == 0:
+        return np.asarray(img, dtype=np.float32)
+    from torchvision.transforms.functional import InterpolationMode
+    from torchvision.transforms.functional import rotate as tv_rotate
+
+    return tv_rotate(as_batch(img)[0], float(degrees), interpolation=InterpolationMode.BILINEAR)[0].numpy()

@@ -1,0 +1,155 @@
+"""CapsNet with dynamic routing, after Sabour, Frosst and Hinton (2017), "Dynamic Routing Between
+Capsules".
+
+Conv1 (256, 9x9, ReLU) -> PrimaryCaps (32 channels of 8-D capsules, 9x9 stride 2: 6x6x32 =
+1152 capsules) -> DigitCaps (10 x 16-D, 3 iterations of routing by agreement) -> the length of
+each digit capsule is the probability that its digit is present. A decoder (16x10 masked ->
+512 -> 1024 -> 784) reconstructs the input from the digit capsules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class CapsNetConfig:
+    conv_channels: int = 256
+    primary_types: int = 32
+    primary_dim: int = 8
+    num_classes: int = 10
+    digit_dim: int = 16
+    routing_iters: int = 3
+    m_plus: float = 0.9
+    m_minus: float = 0.1
+    lambda_: float = 0.5
+    recon_weight: float = 0.0005
+
+    @property
+    def grid(self) -> int:
+        return 6  # 28 -9+1 = 20 -> (20 - 9) // 2 + 1 = 6
+
+    @property
+    def num_primary(self) -> int:
+        return self.grid * self.grid * self.primary_types  # 1152
+
+
+def squash(s: torch.Tensor, dim: int = -1, eps: float = 1e-8) -> torch.Tensor:
+    """v = |s|^2 / (1 + |s|^2) * s / |s|: keeps the direction, maps the length into [0, 1)."""
+    sq = (s * s).sum(dim=dim, keepdim=True)
+    return s * (sq / (1.0 + sq) / torch.sqrt(sq + eps))
+
+
+def dynamic_routing(u_hat: torch.Tensor, iters: int = 3) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Routing by agreement, vectorized over the batch, input and output capsules.
+
+    ``u_hat``: predictions (B, n_in, n_out, d_out). The routing logits start at zero for every
+    input. Returns the output capsules (B, n_out, d_out) and the coupling coefficients of every
+    iteration, each (B, n_in, n_out), summing to 1 over the outputs.
+    """
+    b = u_hat.new_zeros(u_hat.shape[:3])
+    couplings = []
+    for r in range(iters):
+        c = F.softmax(b, dim=2)
+        couplings.append(c)
+        v = squash(torch.einsum("bij,bijd->bjd", c, u_hat))
+        if r < iters - 1:
+            b = b + torch.einsum("bijd,bjd->bij", u_hat, v)
+    return v, couplings
+
+
+def dynamic_routing_loop(u_hat: torch.Tensor, iters: int = 3) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The same routing written plainly, looping over the output capsules.
+
+    A reference for tests and for the benchmark; :func:`dynamic_routing` is what the model uses.
+    """
+    n_out = u_hat.shape[2]
+    b = u_hat.new_zeros(u_hat.shape[:3])
+    couplings = []
+    for r in range(iters):
+        c = F.softmax(b, dim=2)
+        couplings.append(c)
+        vs = []
+        for j in range(n_out):
+            s_j = (c[:, :, j].unsqueeze(-1) * u_hat[:, :, j, :]).sum(dim=1)
+            vs.append(squash(s_j))
+        v = torch.stack(vs, dim=1)
+        if r < iters - 1:
+            agreements = [(u_hat[:, :, j, :] * v[:, j].unsqueeze(1)).sum(-1) for j in range(n_out)]
+            b = b + torch.stack(agreements, dim=2)
+    return v, couplings
+
+
+@dataclass
+class CapsOutput:
+    capsules: torch.Tensor  # (B, 10, 16) digit capsules
+    lengths: torch.Tensor  # (B, 10) their lengths: the class probabilities
+    reconstruction: torch.Tensor  # (B, 1, 28, 28)
+    couplings: list[torch.Tensor] = field(default_factory=list)  # per iteration (B, 1152, 10)
+
+
+class CapsNet(nn.Module):
+    def __init__(self, config: CapsNetConfig | None = None):
+        super().__init__()
+        self.config = c = config or CapsNetConfig()
+        self.conv1 = nn.Conv2d(1, c.conv_channels, 9)
+        self.primary = nn.Conv2d(c.conv_channels, c.primary_types * c.primary_dim, 9, stride=2)
+        # W_ij: one 16x8 matrix for each (primary capsule i, digit capsule j)
+        self.W = nn.Parameter(0.01 * torch.randn(c.num_primary, c.num_classes, c.digit_dim, c.primary_dim))
+        self.decoder = nn.Sequential(
+            nn.Linear(c.digit_dim * c.num_classes, 512), nn.ReLU(inplace=True),
+            nn.Linear(512, 1024), nn.ReLU(inplace=True),
+            nn.Linear(1024, 784), nn.Sigmoid(),
+        )
+
+    def primary_capsules(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1152, 8) squashed primary capsules, ordered (type, row, column)."""
+        c = self.config
+        h = self.primary(F.relu(self.conv1(x)))  # (B, 32*8, 6, 6)
+        B = h.shape[0]
+        h = h.view(B, c.primary_types, c.primary_dim, c.grid, c.grid).permute(0, 1, 3, 4, 2)
+        return squash(h.reshape(B, c.num_primary, c.primary_dim))
+
+    def digit_capsules(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        u = self.primary_capsules(x)
+        u_hat = torch.einsum("ijdk,bik->bijd", self.W, u)  # (B, 1152, 10, 16)
+        return dynamic_routing(u_hat, self.config.routing_iters)
+
+    def decode(self, capsule: torch.Tensor, cls: torch.Tensor | int) -> torch.Tensor:
+        """Reconstruct from one 16-D vector per image, placed in the slot of class ``cls``.
+
+        ``capsule``: (B, 16) or (16,); ``cls``: an int or (B,) ints. Returns (B, 1, 28, 28).
+        """
+        c = self.config
+        if capsule.dim() == 1:
+            capsule = capsule.unsqueeze(0)
+        B = capsule.shape[0]
+        cls = torch.as_tensor(cls, device=capsule.device).long()
+        if cls.dim() == 0:
+            cls = cls.expand(B)
+        masked = capsule.new_zeros(B, c.num_classes, c.digit_dim)
+        masked[torch.arange(B, device=capsule.device), cls] = capsule
+        return self.decoder(masked.flatten(1)).view(B, 1, 28, 28)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, return_couplings: bool = False) -> CapsOutput:
+        """Digit capsules, their lengths and the reconstruction, masked by the label ``y`` when
+        given (training) and by the longest capsule otherwise (inference)."""
+        v, couplings = self.digit_capsules(x)
+        lengths = v.norm(dim=-1)
+        cls = y if y is not None else lengths.argmax(dim=1)
+        chosen = v[torch.arange(v.shape[0], device=v.device), cls]
+        recon = self.decode(chosen, cls)
+        return CapsOutput(v, lengths, recon, couplings if return_couplings else [])
+
+    def loss(self, out: CapsOutput, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(total, margin, reconstruction) losses, each averaged over the batch."""
+        c = self.config
+        t = F.one_hot(y, c.num_classes).float()
+        L = out.lengths
+        margin = (t * F.relu(c.m_plus - L) ** 2 + c.lambda_ * (1 - t) * F.relu(L - c.m_minus) ** 2).sum(1).mean()
+        recon = ((out.reconstruction - x) ** 2).flatten(1).sum(1).mean()
+        return margin + c.recon_weight * recon, margin, recon

@@ -1,0 +1,99 @@
+"""A DCGAN for 28 x 28 digits, following Radford, Metz and Chintala (2015).
+
+Generator: z (100-D, standard normal) -> linear projection reshaped to 7x7 maps ->
+transposed convolutions to 28x28, BatchNorm and ReLU, tanh output (images in [-1, 1]).
+Discriminator: strided convolutions (no pooling), BatchNorm, LeakyReLU, no hidden fully
+connected layer, one logit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class DCGANConfig:
+    z_dim: int = 100
+    ngf: int = 64  # generator width: 2*ngf maps at 7x7, ngf at 14x14
+    ndf: int = 64  # discriminator width
+
+
+class Generator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        c, g = config, config.ngf
+        self.project = nn.Sequential(nn.Linear(c.z_dim, 2 * g * 49, bias=False), nn.BatchNorm1d(2 * g * 49), nn.ReLU(True))
+        self.net = nn.Sequential(
+            # state size. (2*ngf) x 7 x 7
+            nn.ConvTranspose2d(2 * g, g, 4, 2, 1, bias=False), nn.BatchNorm2d(g), nn.ReLU(True),
+            # state size. ngf x 14 x 14
+            nn.ConvTranspose2d(g, 1, 4, 2, 1), nn.Tanh(),
+            # state size. 1 x 28 x 28
+        )
+        self.ngf = g
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.project(z).view(-1, 2 * self.ngf, 7, 7)
+        return self.net(h)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        d = config.ndf
+        self.net = nn.Sequential(
+            # input 1 x 28 x 28 in [-1, 1]
+            nn.Conv2d(1, d, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            # state size. ndf x 14 x 14
+            nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2, True),
+            # state size. (2*ndf) x 7 x 7
+            nn.Conv2d(2 * d, 1, 7, 1, 0),
+            # state size. 1 x 1 x 1: the logit
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(-1)
+
+
+def _init_weights(m: nn.Module) -> None:
+    # DCGAN: all weights from N(0, 0.02); BatchNorm scales from N(1, 0.02).
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class DCGAN(nn.Module):
+    """Holds the generator and the discriminator; one checkpoint ships both."""
+
+    def __init__(self, config: DCGANConfig | None = None):
+        super().__init__()
+        self.config = c = config or DCGANConfig()
+        self.generator = Generator(c)
+        self.discriminator = Discriminator(c)
+        self.apply(_init_weights)
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.z_dim
+
+    def sample_z(self, n: int, seed: int | None = None) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(n, self.config.z_dim, generator=g)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, 1, 28, 28) in [0, 1] from latents (B, z_dim)."""
+        return (self.generator(z) + 1) / 2
+
+    def realness(self, x01: torch.Tensor) -> torch.Tensor:
+        """The discriminator's probability that images in [0, 1] are real."""
+        return torch.sigmoid(self.discriminator(x01 * 2 - 1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generate(z)

@@ -1,0 +1,415 @@
+"""One training loop for every model, with a small task class per model family.
+
+The loop handles what all models share: seeding, data in memory, a distributed sampler (one
+process, or several under ``torchrun``), a tqdm bar with the running loss, a resumable state
+every epoch (outside git), the exported checkpoint with its card and ``history.csv`` every epoch.
+A task says how one model trains: its optimizers, one step, a quick validation, and for the
+GAN the fixed-noise sample grid kept every epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from . import checkpoints
+from .data import Split, fake_split, load_split
+from .digits import add_noise
+from .models import MODELS, build
+
+DEFAULT_STATE_DIR = Path(os.environ.get("ADVDL_STATE_DIR", Path.home() / ".cache" / "advdl" / "state"))
+
+
+@dataclass
+class TrainArgs:
+    model: str
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    data_root: str = "data"
+    dataset: str = "mnist"
+    resume: bool = False
+    smoke: bool = False
+    out: str | None = None  # checkpoint root; default: the repository's checkpoints/
+    state_dir: str | None = None
+    threads: int | None = None
+    store_dtype: str | None = None  # e.g. "float16"
+
+
+# ----------------------------------------------------------------------------- helpers
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift each image (B, 1, H, W) by up to ``max_shift`` pixels in each direction, zero-filled."""
+    if max_shift <= 0:
+        return x
+    B, _, H, W = x.shape
+    p = max_shift
+    xp = F.pad(x, (p, p, p, p))
+    d = torch.randint(0, 2 * p + 1, (2, B), generator=generator).to(x.device)
+    rows = torch.arange(H, device=x.device)[None, :] + d[0][:, None]  # (B, H)
+    cols = torch.arange(W, device=x.device)[None, :] + d[1][:, None]  # (B, W)
+    b = torch.arange(B, device=x.device)[:, None, None]
+    return xp[b, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def setup_distributed(device: torch.device) -> Dist:
+    """Join the process group when launched by ``torchrun`` (gloo on CPUs, NCCL on GPUs)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Dist(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+# ----------------------------------------------------------------------------- tasks
+class Task:
+    """How one model family trains. Subclasses set the defaults and implement ``step``."""
+
+    epochs = 10
+    batch_size = 128
+    lr = 1e-3
+    lr_decay = 1.0  # multiplied into the learning rate after every epoch
+    shift = 0  # random-shift augmentation in pixels
+
+    def __init__(self, model: nn.Module, args: TrainArgs, device: torch.device, ddist: Dist):
+        self.model, self.args, self.device, self.dist = model, args, device, ddist
+        self.lr = args.lr or self.lr
+        self.net = self.wrap(model)
+        self.optimizers = {"opt": torch.optim.Adam(model.parameters(), lr=self.lr)}
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        if not self.dist.enabled:
+            return module
+        ids = [self.device.index or 0] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        return {}
+
+    def end_epoch(self, epoch: int) -> dict[str, Any]:
+        """Extra state to keep after an epoch (the GAN's samples)."""
+        return {}
+
+
+class ClassifierTask(Task):
+    epochs, lr, lr_decay, shift = 8, 1e-3, 0.7, 2
+
+    def step(self, x, y):
+        opt = self.optimizers["opt"]
+        loss = F.cross_entropy(self.net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    @torch.no_grad()
+    def validate(self, x, y):
+        correct = sum((self.model(xb).argmax(1) == yb).sum().item() for xb, yb in zip(x.split(500), y.split(500)))
+        return {"val_accuracy": correct / len(y)}
+
+
+class AutoencoderTask(Task):
+    epochs, lr = 30, 1e-3
+    noise_factor = 0.0
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.noise_factor = getattr(self.model.config, "noise_factor", 0.0)
+        self.gen = torch.Generator().manual_seed(self.args.seed + 1)
+
+    def corrupt(self, x):
+        return add_noise(x, "gaussian", self.noise_factor, generator=self.gen) if self.noise_factor > 0 else x
+
+    def step(self, x, y):
+        opt = self.optimizers["opt"]
+        loss = F.binary_cross_entropy(self.net(self.corrupt(x)), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    @torch.no_grad()
+    def validate(self, x, y):
+        g = torch.Generator().manual_seed(1234)
+        total = 0.0
+        for xb in x.split(1000):
+            inp = add_noise(xb, "gaussian", self.noise_factor, generator=g) if self.noise_factor > 0 else xb
+            total += F.binary_cross_entropy(self.model(inp), xb, reduction="sum").item()
+        return {"val_bce": total / x.numel()}
+
+
+class CapsNetTask(Task):
+    epochs, lr, lr_decay, shift = 30, 1e-3, 0.96, 2
+
+    def step(self, x, y):
+        opt = self.optimizers["opt"]
+        out = self.net(x, y)
+        loss, margin, recon = self.model.loss(out, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc = (out.lengths.argmax(1) == y).float().mean().item()
+        return {"loss": loss.item(), "margin": margin.item(), "recon": recon.item(), "acc": acc}
+
+    @torch.no_grad()
+    def validate(self, x, y):
+        correct = sum(
+            (self.model(xb).lengths.argmax(1) == yb).sum().item() for xb, yb in zip(x.split(250), y.split(250))
+        )
+        return {"val_accuracy": correct / len(y)}
+
+
+class GANTask(Task):
+    """D learns real from fake with cross-entropy; then G learns through D, which is not
+    updated in that step (the non-saturating loss: G maximizes log D(G(z)))."""
+
+    epochs, lr = 25, 2e-4
+    grid = 64  # the fixed-noise sample grid: 8 x 8
+
+    def __init__(self, model, args, device, ddist):
+        self.model, self.args, self.device, self.dist = model, args, device, ddist
+        self.lr = args.lr or self.lr
+        self.G, self.D = self.wrap(model.generator), self.wrap(model.discriminator)
+        betas = (0.5, 0.999)
+        self.optimizers = {
+            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas),
+            "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas),
+        }
+        self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
+
+    def step(self, x, y):
+        opt_d, opt_g = self.optimizers["opt_d"], self.optimizers["opt_g"]
+        real = x * 2 - 1
+        B = real.shape[0]
+        z = torch.randn(B, self.model.config.z_dim, device=self.device)
+        fake = self.G(z)
+        # 1) the discriminator: a real/fake classifier with cross-entropy, the generator fixed
+        opt_d.zero_grad(set_to_none=True)
+        d_real = self.D(real)
+        loss_real = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+        loss_real.backward()
+        d_fake = self.D(fake.detach())
+        loss_fake = F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        loss_fake.backward()
+        opt_d.step()
+        # 2) the generator through the discriminator, whose weights this step does not change
+        opt_g.zero_grad(set_to_none=True)
+        d_gen = self.D(fake)
+        loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        loss_g.backward()
+        opt_g.step()
+        return {
+            "loss_d": (loss_real + loss_fake).item(),
+            "loss_g": loss_g.item(),
+            "d_real": torch.sigmoid(d_real).mean().item(),
+            "d_fake": torch.sigmoid(d_fake).mean().item(),
+        }
+
+    @torch.no_grad()
+    def end_epoch(self, epoch):
+        self.model.eval()
+        imgs = self.model.generate(self.fixed_z).clamp(0, 1)
+        self.model.train()
+        return {"samples": (imgs[:, 0] * 255).round().to(torch.uint8).cpu()}
+
+
+TASKS: dict[str, type[Task]] = {
+    "cnn": ClassifierTask,
+    "ae_plain": AutoencoderTask,
+    "ae_deep": AutoencoderTask,
+    "ae_conv": AutoencoderTask,
+    "ae_denoise": AutoencoderTask,
+    "capsnet": CapsNetTask,
+    "dcgan": GANTask,
+}
+
+
+# ----------------------------------------------------------------------------- the loop
+def _state_path(args: TrainArgs) -> Path:
+    base = Path(args.state_dir) if args.state_dir else DEFAULT_STATE_DIR
+    return base / f"{args.model}{'-smoke' if args.smoke else ''}" / "state.pt"
+
+
+def _load_data(args: TrainArgs) -> tuple[Split, Split]:
+    if args.smoke:
+        return fake_split(128, seed=args.seed), fake_split(64, seed=args.seed + 1)
+    return load_split(args.data_root, True, args.dataset), load_split(args.data_root, False, args.dataset)
+
+
+def train(args: TrainArgs, progress: bool = True) -> Path | None:
+    """Train one model; returns the checkpoint folder (on rank 0) or None."""
+    from tqdm.auto import tqdm
+
+    if args.model not in TASKS:
+        raise ValueError(f"unknown model {args.model!r}; choose from {sorted(TASKS)}")
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ddist = setup_distributed(device)
+    if device.type == "cuda" and ddist.enabled:
+        device = torch.device("cuda", ddist.local_rank)
+        torch.cuda.set_device(device)
+    set_seed(args.seed)
+
+    task_cls = TASKS[args.model]
+    epochs = args.epochs or (1 if args.smoke else task_cls.epochs)
+    batch_size = args.batch_size or (32 if args.smoke else task_cls.batch_size)
+    model = build(args.model).to(device)
+    task = task_cls(model, args, device, ddist)
+
+    train_split, test_split = _load_data(args)
+    x_all, y_all = train_split.floats(), train_split.labels
+    n_val = min(len(test_split), 64 if args.smoke else 10000)
+    x_val, y_val = test_split.floats()[:n_val].to(device), test_split.labels[:n_val].to(device)
+
+    state_path = _state_path(args)
+    start_epoch, history, extras, wall = 0, [], {"samples": []}, 0.0
+    if args.resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        for k, opt in task.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]
+        extras["samples"] = list(state.get("samples", []))
+        torch.set_rng_state(state["rng"])
+        if ddist.main:
+            print(f"resumed {args.model} from {state_path} at epoch {start_epoch}")
+    elif args.resume and ddist.main:
+        print(f"no state at {state_path}; starting {args.model} from scratch")
+
+    sampler = torch.utils.data.DistributedSampler(
+        range(len(y_all)), num_replicas=ddist.world, rank=ddist.rank, shuffle=True, seed=args.seed
+    )
+    shift_gen = torch.Generator().manual_seed(args.seed + 7)
+    folder = None
+    for epoch in range(start_epoch, epochs):
+        for opt in task.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = task.lr * task.lr_decay**epoch
+        sampler.set_epoch(epoch)
+        order = torch.tensor(list(iter(sampler)))
+        batches = order.split(batch_size)
+        model.train()
+        sums: dict[str, float] = {}
+        t0 = time.time()
+        bar = tqdm(batches, desc=f"{args.model} {epoch + 1}/{epochs}", disable=not (progress and ddist.main), leave=True)
+        for i, idx in enumerate(bar, 1):
+            x = random_shift(x_all[idx], task.shift, shift_gen).to(device, non_blocking=True)
+            y = y_all[idx].to(device, non_blocking=True)
+            logs = task.step(x, y)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if i % 10 == 0 or i == len(batches):
+                bar.set_postfix({k: f"{v / i:.4f}" for k, v in sums.items()})
+        seconds = time.time() - t0
+        wall += seconds
+        model.eval()
+        row = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items()}}
+        row.update(task.validate(x_val, y_val))
+        row["seconds"] = round(seconds, 2)
+        history.append(row)
+        extra = task.end_epoch(epoch)
+        if "samples" in extra:
+            extras["samples"].append(extra["samples"])
+        if ddist.main:
+            print("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state = {
+                "model": model.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
+                "epoch": epoch + 1,
+                "history": history,
+                "wall_time_s": wall,
+                "rng": torch.get_rng_state(),
+                "samples": extras["samples"],
+            }
+            torch.save(state, str(state_path) + ".tmp")
+            os.replace(str(state_path) + ".tmp", state_path)
+            folder = export(model, args, history, wall, epoch + 1, epochs, batch_size, task.lr, device, ddist, extras)
+    if ddist.enabled:
+        dist.barrier()
+        dist.destroy_process_group()
+    return folder
+
+
+def export(model, args, history, wall, done, epochs, batch_size, lr, device, ddist, extras) -> Path:
+    """Write the checkpoint, its card and history.csv (and the GAN's sample grids)."""
+    dtype = getattr(torch, args.store_dtype) if args.store_dtype else None
+    card = {
+        "training": {
+            **{k: v for k, v in dataclasses.asdict(args).items() if k not in ("out", "state_dir", "resume")},
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "lr_decay": TASKS[args.model].lr_decay,
+        },
+        "seed": args.seed,
+        "epochs": done,
+        "wall_time_s": round(wall, 1),
+        "sec_per_epoch": round(wall / max(done, 1), 1),
+        "device": device.type,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "world_size": ddist.world,
+        "threads": torch.get_num_threads(),
+        "final": {k: v for k, v in history[-1].items() if k != "epoch"},
+    }
+    folder = checkpoints.save(model, args.model, args.out, card=card, dtype=dtype)
+    with open(folder / checkpoints.HISTORY, "w", newline="") as f:
+        keys = list(dict.fromkeys(k for row in history for k in row))
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    if extras["samples"]:
+        np.savez_compressed(folder / "samples.npz", samples=torch.stack(extras["samples"]).numpy())
+    return folder
+

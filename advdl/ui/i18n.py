@@ -1,0 +1,147 @@
+"""Every user-facing string, in simplified Chinese and English, behind one function ``t``.
+
+The language lives in ``st.session_state["lang"]`` (set from the sidebar and the URL by
+``app.py``). A key that is missing in either language is a bug; ``tests/test_i18n.py`` checks
+the table and that every key used in the code exists.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_NAMES = {"zh": "中文", "en": "English"}
+
+STRINGS: dict[str, dict[str, str]] = {
+    # --- shell
+    "app.title": {"zh": "深度学习高级主题实验室", "en": "Advanced Deep Learning Lab"},
+    "app.language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "nav.home": {"zh": "首页", "en": "Home"},
+    "nav.gan": {"zh": "GAN 潜空间", "en": "GAN latent explorer"},
+    "nav.ae": {"zh": "自动编码器", "en": "Autoencoders"},
+    "nav.caps": {"zh": "胶囊网络", "en": "Capsule viewer"},
+    "home.intro": {
+        "zh": "本实验室配合课程“高级主题”一章：生成对抗网络、自动编码器与胶囊网络，全部基于 MNIST 手写数字。",
+        "en": "This lab accompanies the course's advanced chapter: generative adversarial networks, autoencoders and capsule networks, all on MNIST digits.",
+    },
+    "home.labs": {"zh": "三个实验", "en": "The three labs"},
+    "home.gan_blurb": {"zh": "拖动潜变量，观察 DCGAN 生成的数字如何变化。", "en": "Move the latent variables and watch a DCGAN digit change."},
+    "home.ae_blurb": {"zh": "手写一个数字，加噪声，比较四种自动编码器的重建。", "en": "Draw a digit, add noise, compare four autoencoders' reconstructions."},
+    "home.caps_blurb": {"zh": "胶囊网络读出你的数字，扰动 16 维胶囊向量看重建变化。", "en": "A CapsNet reads your digit; perturb its 16-D capsule and watch the reconstruction."},
+    "home.models": {"zh": "已训练的模型", "en": "Trained models"},
+    "home.params": {"zh": "参数量", "en": "Parameters"},
+    "home.epochs": {"zh": "训练轮数", "en": "Epochs"},
+    "home.train_time": {"zh": "训练时间", "en": "Training time"},
+    "home.device": {"zh": "设备", "en": "Device"},
+    "home.metrics": {"zh": "测试指标", "en": "Test metrics"},
+    "home.no_metrics": {"zh": "尚未评估（运行 scripts/evaluate.py）", "en": "Not evaluated yet (run scripts/evaluate.py)"},
+    # --- digit input
+    "input.source": {"zh": "输入方式", "en": "Input"},
+    "input.draw": {"zh": "手写", "en": "Draw"},
+    "input.sample": {"zh": "样例数字", "en": "Sample digit"},
+    "input.upload": {"zh": "上传图片", "en": "Upload"},
+    "input.class": {"zh": "数字类别", "en": "Digit class"},
+    "input.index": {"zh": "第几个样例", "en": "Sample number"},
+    "input.upload_label": {"zh": "上传 PNG 或 JPEG 图片", "en": "Upload a PNG or JPEG image"},
+    "input.draw_hint": {"zh": "在黑色画布上用鼠标写一个数字（工具栏可撤销、清空）。", "en": "Write a digit on the black canvas with the mouse (undo and clear in the toolbar)."},
+    "input.seen": {"zh": "模型看到的 28×28 图像", "en": "The 28×28 image the models see"},
+    "input.empty": {"zh": "画布是空的：请先写一个数字。", "en": "The canvas is empty: write a digit first."},
+    "input.no_upload": {"zh": "请选择一张图片。", "en": "Choose an image."},
+    "image_too_large": {"zh": "图片太大，无法安全读取：{detail}", "en": "The image is too large to read safely: {detail}"},
+    "image_unreadable": {"zh": "无法读取该文件：{detail}。请上传 PNG 或 JPEG 图片。", "en": "This file cannot be read: {detail}. Upload a PNG or JPEG image."},
+    "digit_error": {"zh": "无法处理该图片：{detail}", "en": "This image cannot be used: {detail}"},
+    # --- checkpoints
+    "checkpoint_missing": {"zh": "模型 {name} 的检查点不存在。训练命令：`{cmd}`", "en": "The checkpoint of model {name} is missing. Train it with: `{cmd}`"},
+    "checkpoint_corrupt": {"zh": "模型 {name} 的检查点已损坏（{detail}）。重新训练：`{cmd}`", "en": "The checkpoint of model {name} is damaged ({detail}). Retrain it with: `{cmd}`"},
+    "checkpoint_mismatch": {"zh": "模型 {name} 的检查点与模型结构不符（{detail}）。重新训练：`{cmd}`", "en": "The checkpoint of model {name} does not match its architecture ({detail}). Retrain it with: `{cmd}`"},
+    "checkpoint_error": {"zh": "模型 {name} 无法加载（{detail}）。", "en": "Model {name} cannot be loaded ({detail})."},
+    # --- GAN lab
+    "gan.title": {"zh": "GAN 潜空间探索", "en": "GAN latent explorer"},
+    "gan.seed": {"zh": "随机种子", "en": "Seed"},
+    "gan.new": {"zh": "换一个数字", "en": "New digit"},
+    "gan.dim": {"zh": "潜变量维度 {i}", "en": "Latent dimension {i}"},
+    "gan.dims": {"zh": "前 {n} 个潜变量维度", "en": "The first {n} latent dimensions"},
+    "gan.generated": {"zh": "生成的数字", "en": "Generated digit"},
+    "gan.realness": {"zh": "判别器：真实的概率 {p:.0%}", "en": "Discriminator: {p:.0%} likely real"},
+    "gan.cnn_label": {"zh": "CNN 认为这是 {label}（置信度 {p:.0%}）", "en": "The CNN reads {label} ({p:.0%} confident)"},
+    "gan.training": {"zh": "训练过程：固定噪声的样本", "en": "Training: samples from fixed noise"},
+    "gan.epoch": {"zh": "训练轮次", "en": "Epoch"},
+    "gan.losses": {"zh": "判别器与生成器的损失", "en": "Discriminator and generator losses"},
+    "gan.notes_title": {"zh": "课程笔记：什么是 GAN", "en": "Course notes: what a GAN is"},
+    "gan.notes": {
+        "zh": "GAN 由**生成器 G** 与**判别器 D** 组成：G 把噪声变成图片，D 判断图片的真伪（二分类，交叉熵损失）。"
+        "训练交替进行：先固定 G 训练 D 区分真假样本，再固定 D 训练 G，使生成样本接近真实分布。"
+        "DCGAN（2015）：D 去掉池化改用步长卷积，G 用反卷积；D、G 都加 BN；去掉全连接隐藏层；D 用 LeakyReLU，G 用 ReLU、输出层用 tanh。",
+        "en": "A GAN has a **generator G** and a **discriminator D**: G turns noise into an image, D tells real from fake (a binary classifier with cross-entropy). "
+        "Training alternates: D learns to separate real and fake samples while G is fixed, then G learns, through a fixed D, to make samples closer to the real distribution. "
+        "DCGAN (2015): strided convolutions instead of pooling in D, transposed convolutions in G; BatchNorm in both; no hidden fully connected layers; LeakyReLU in D, ReLU in G with tanh at the output.",
+    },
+    # --- autoencoder lab
+    "ae.title": {"zh": "自动编码器实验", "en": "Autoencoder playground"},
+    "ae.noise": {"zh": "噪声类型", "en": "Noise"},
+    "ae.noise.gaussian": {"zh": "高斯噪声", "en": "Gaussian"},
+    "ae.noise.salt_pepper": {"zh": "椒盐噪声", "en": "Salt and pepper"},
+    "ae.noise.occlusion": {"zh": "遮挡", "en": "Occlusion"},
+    "ae.strength": {"zh": "噪声强度", "en": "Strength"},
+    "ae.noise_seed": {"zh": "噪声种子", "en": "Noise seed"},
+    "ae.noisy": {"zh": "加噪后的输入", "en": "Noisy input"},
+    "ae.clean_input": {"zh": "输入干净的数字（不加噪声）", "en": "Feed the clean digit (no noise)"},
+    "ae.recons": {"zh": "四种自动编码器的重建", "en": "The four autoencoders' reconstructions"},
+    "ae.best": {"zh": "最佳", "en": "best"},
+    "ae.ae_plain": {"zh": "普通自编码器", "en": "Plain"},
+    "ae.ae_deep": {"zh": "多层自编码器", "en": "Deep"},
+    "ae.ae_conv": {"zh": "卷积自编码器", "en": "Convolutional"},
+    "ae.ae_denoise": {"zh": "降噪自编码器", "en": "Denoising"},
+    "ae.notes_title": {"zh": "课程笔记：自动编码器", "en": "Course notes: autoencoders"},
+    "ae.notes": {
+        "zh": "自动编码器是一种数据压缩算法：**编码器**把输入压缩成编码，**解码器**从编码重建输入，损失函数衡量压缩丢失的信息。"
+        "类别：普通（全连接）、多层（深度）、卷积、正则化（降噪）自编码器。降噪自编码器在训练时给输入加上正态分布噪声，学会把带噪数据还原成原始数据。",
+        "en": "An autoencoder is a data compression algorithm: an **encoder** compresses the input into a code, a **decoder** rebuilds the input from the code, and a loss measures what the compression lost. "
+        "Kinds: plain (fully connected), deep (stacked), convolutional, and regularized (denoising). A denoising autoencoder is trained on inputs with Gaussian noise added and learns to restore the clean data.",
+    },
+    # --- capsule lab
+    "caps.title": {"zh": "胶囊网络查看器", "en": "Capsule viewer"},
+    "caps.rotation": {"zh": "旋转角度（度）", "en": "Rotation (degrees)"},
+    "caps.lengths": {"zh": "10 个数字胶囊的长度", "en": "Lengths of the 10 digit capsules"},
+    "caps.pred": {"zh": "胶囊网络认为这是 {label}", "en": "The CapsNet reads {label}"},
+    "caps.cnn_pred": {"zh": "CNN 认为这是 {label}（{p:.0%}）", "en": "The CNN reads {label} ({p:.0%})"},
+    "caps.recon": {"zh": "由胶囊重建", "en": "Reconstructed from the capsule"},
+    "caps.dim": {"zh": "维度 {i}", "en": "Dimension {i}"},
+    "caps.perturb": {"zh": "扰动所选胶囊的 16 个维度", "en": "Perturb the 16 dimensions of the selected capsule"},
+    "caps.reset": {"zh": "复位", "en": "Reset"},
+    "caps.notes_title": {"zh": "课程笔记：为什么需要胶囊", "en": "Course notes: why capsules"},
+    "caps.notes": {
+        "zh": "CNN 对旋转的图片不确定，也难以把握图片整体的结构关系。**胶囊**是一组神经元，其输出向量表示特定实体的实例化参数：向量长度表示实体出现的概率，方向表示它的属性。"
+        "数字胶囊层输出 10×16：10 个类别，每类 16 个属性。",
+        "en": "CNNs are unsure about rotated images and about how the parts of an image relate. A **capsule** is a group of neurons whose output vector holds the instantiation parameters of an entity: its length is the probability that the entity is present, its direction the entity's properties. "
+        "The digit capsule layer outputs 10 × 16: 16 properties for each of the 10 classes.",
+    },
+    "common.prob": {"zh": "概率", "en": "Probability"},
+    "common.class": {"zh": "类别", "en": "Class"},
+    "common.loss": {"zh": "损失", "en": "Loss"},
+}
+
+GLOSSARY = [
+    ("生成器", "generator"),
+    ("判别器", "discriminator"),
+    ("潜变量", "latent variable"),
+    ("编码器", "encoder"),
+    ("解码器", "decoder"),
+    ("降噪自编码器", "denoising autoencoder"),
+    ("胶囊", "capsule"),
+    ("动态路由", "dynamic routing"),
+    ("耦合系数", "coupling coefficient"),
+]
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", DEFAULT_LANG)
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, **fmt) -> str:
+    """The string ``key`` in the current language, formatted with ``fmt``."""
+    entry = STRINGS[key]
+    text = entry[lang()]
+    return text.format(**fmt) if fmt else text

@@ -1,0 +1,41 @@
+"""Home: what the lab is, the three labs, and a card per shipped model."""
+
+import streamlit as st
+
+from advdl.checkpoints import train_command
+from advdl.models import MODELS
+from advdl.ui.i18n import t
+from advdl.ui.models import get_card
+
+st.title(t("app.title"))
+st.write(t("home.intro"))
+
+st.subheader(t("home.labs"))
+c1, c2, c3 = st.columns(3)
+for col, path, title, blurb in [
+    (c1, "pages/gan.py", "nav.gan", "home.gan_blurb"),
+    (c2, "pages/autoencoders.py", "nav.ae", "home.ae_blurb"),
+    (c3, "pages/capsules.py", "nav.caps", "home.caps_blurb"),
+]:
+    with col.container(border=True):
+        st.page_link(path, label=t(title))
+        st.write(t(blurb))
+
+st.subheader(t("home.models"))
+cols = st.columns(3)
+for i, (name, spec) in enumerate(MODELS.items()):
+    card = get_card(name)
+    with cols[i % 3].container(border=True):
+        st.markdown(f"**{spec.title}** · `{name}`")
+        if card is None:
+            st.caption(t("checkpoint_missing", name=name, cmd=train_command(name)))
+            continue
+        st.caption(
+            f"{t('home.params')}: {card.get('parameters', 0):,} · {t('home.epochs')}: {card.get('epochs', '?')} · "
+            f"{t('home.train_time')}: {card.get('wall_time_s', 0) / 60:.1f} min · {t('home.device')}: {card.get('device', '?')}"
+        )
+        metrics = {k: v for k, v in card.get("metrics", {}).items() if isinstance(v, (int, float))}
+        if metrics:
+            st.markdown(t("home.metrics") + ": " + ", ".join(f"{k} = {v:.4g}" for k, v in list(metrics.items())[:4]))
+        else:
+            st.caption(t("home.no_metrics"))

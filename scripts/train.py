@@ -1,0 +1,63 @@
+#!/usr/bin/env python
+"""Train the lab's models.
+
+    python scripts/train.py --model cnn --data-root ../shared/data
+    python scripts/train.py --model all --data-root ../shared/data --resume
+    python scripts/train.py --model capsnet --smoke --out /tmp/ckpt     # seconds, fake data
+    torchrun --nproc_per_node 2 scripts/train.py --model cnn --data-root ../shared/data
+
+Each epoch writes a resumable state (under --state-dir, outside git) and the checkpoint
+(checkpoints/<model>/model.safetensors, card.json, history.csv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from advdl.training import DEFAULT_STATE_DIR, TASKS, TrainArgs, train  # noqa: E402
+
+ORDER = ["cnn", "ae_plain", "ae_deep", "ae_conv", "ae_denoise", "dcgan", "capsnet"]
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, choices=[*ORDER, "all"], help="which model to train, or all of them in turn")
+    p.add_argument("--epochs", type=int, help="total epochs (default: the model's own)")
+    p.add_argument("--batch-size", type=int, help="batch size per process (default: the model's own)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the model's own)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
+    p.add_argument("--data-root", default="data", help="folder holding MNIST/raw/ (downloaded there if missing)")
+    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"], help="dataset (default: mnist)")
+    p.add_argument("--resume", action="store_true", help="continue from the last saved epoch")
+    p.add_argument("--smoke", action="store_true", help="a tiny run on fake data that finishes in seconds")
+    p.add_argument("--out", help="checkpoint root (default: the repository's checkpoints/)")
+    p.add_argument("--state-dir", help=f"where resumable state goes (default: {DEFAULT_STATE_DIR})")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--store-dtype", choices=["float32", "float16"], help="dtype of the stored weights")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = parse(argv)
+    names = ORDER if a.model == "all" else [a.model]
+    for name in names:
+        assert name in TASKS
+        args = TrainArgs(
+            model=name, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
+            data_root=a.data_root, dataset=a.dataset, resume=a.resume, smoke=a.smoke, out=a.out,
+            state_dir=a.state_dir, threads=a.threads,
+            store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None),
+        )
+        folder = train(args)
+        if folder is not None:
+            print(f"wrote {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
