@@ -136,7 +136,7 @@ def _ink(gray: np.ndarray) -> np.ndarray:
 
 
 def _resize(a: np.ndarray, w: int, h: int) -> np.ndarray:
-    img = Image.fromarray(a.astype(np.float32), mode="F")
+    img = Image.fromarray(a.astype(np.float32))
     return np.asarray(img.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32)
 
 

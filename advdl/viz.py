@@ -15,7 +15,7 @@ def to_uint8(img) -> np.ndarray:
 
 def upscale(img, size: int = 280) -> Image.Image:
     """Nearest-neighbour upscaling of a 28 x 28 image to ``size`` pixels, crisp on a projector."""
-    return Image.fromarray(to_uint8(img), mode="L").resize((size, size), Image.Resampling.NEAREST)
+    return Image.fromarray(to_uint8(img)).resize((size, size), Image.Resampling.NEAREST)
 
 
 def grid(images, nrow: int, pad: int = 2, value: int = 40) -> np.ndarray:

@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository root, throwaway checkpoints, and AppTest helpers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from advdl import checkpoints  # noqa: E402
+from advdl.models import MODELS, build  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def random_checkpoints(tmp_path_factory) -> Path:
+    """A checkpoint root holding every model with random weights (shapes as shipped)."""
+    root = tmp_path_factory.mktemp("ckpt")
+    torch.manual_seed(0)
+    for name in MODELS:
+        checkpoints.save(build(name), name, root, card={"epochs": 0, "metrics": {}})
+    return root
+
+
+@pytest.fixture
+def checkpoint_env(monkeypatch):
+    """Point the app at a checkpoint root for one test: ``checkpoint_env(path)``."""
+
+    def use(path: Path) -> Path:
+        monkeypatch.setenv("ADVDL_CHECKPOINTS", str(path))
+        return path
+
+    return use
+
+
+def run_page(page: str, lang: str = "en", timeout: float = 120):
+    """Run app.py on ``pages/<page>.py`` under AppTest and return the AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.query_params["lang"] = lang
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py").run()
+    return at

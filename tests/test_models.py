@@ -1,0 +1,120 @@
+"""The models: output shapes, squash, routing, masking, and the autoencoders' codes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advdl.models import CapsNet, build, dynamic_routing, dynamic_routing_loop, squash
+from advdl.models.gan import DCGAN
+
+
+@pytest.fixture(scope="module")
+def x():
+    return torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def test_cnn_shapes(x):
+    m = build("cnn").eval()
+    assert m(x).shape == (3, 10)
+    assert m.embed(x).shape == (3, m.config.hidden)
+
+
+@pytest.mark.parametrize("name,code", [("ae_plain", (3, 32)), ("ae_deep", (3, 32)), ("ae_conv", (3, 32, 7, 7)), ("ae_denoise", (3, 32, 7, 7))])
+def test_autoencoder_codes_and_reconstructions(x, name, code):
+    m = build(name).eval().requires_grad_(False)
+    z = m.encode(x)
+    assert z.shape == code
+    r = m.decode(z)
+    assert r.shape == x.shape and float(r.min()) >= 0 and float(r.max()) <= 1
+    assert torch.equal(m(x), r)
+
+
+def test_conv_autoencoder_has_the_course_layers():
+    m = build("ae_conv")
+    convs = [l for l in m.modules() if isinstance(l, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
+        (1, 32, (3, 3)), (32, 32, (3, 3)), (32, 32, (3, 3)), (32, 32, (3, 3)), (32, 1, (3, 3))
+    ]
+    assert sum(isinstance(l, torch.nn.MaxPool2d) for l in m.modules()) == 2
+    assert sum(isinstance(l, torch.nn.Upsample) for l in m.modules()) == 2
+
+
+def test_dcgan_shapes_and_ranges():
+    m = DCGAN().eval()
+    z = m.sample_z(5, seed=0)
+    assert z.shape == (5, 100) and torch.equal(z, m.sample_z(5, seed=0))
+    img = m.generate(z)
+    assert img.shape == (5, 1, 28, 28) and float(img.min()) >= 0 and float(img.max()) <= 1
+    logit = m.discriminator(img * 2 - 1)
+    assert logit.shape == (5,)
+    p = m.realness(img)
+    assert ((p > 0) & (p < 1)).all()
+    # DCGAN guidelines: no pooling, and no hidden fully connected layer in D
+    assert not any(isinstance(l, (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.Linear)) for l in m.discriminator.modules())
+
+
+def test_squash_keeps_norms_below_one_and_monotone():
+    # lengths from 1e-3 to ~100: beyond that float32 rounds |s|^2 / (1 + |s|^2) to 1
+    s = torch.randn(1000, 16) * torch.logspace(-3, 1.5, 1000)[:, None]
+    v = squash(s)
+    ns, nv = s.norm(dim=-1), v.norm(dim=-1)
+    assert (nv < 1).all()
+    order = ns.argsort()
+    assert (nv[order].diff() >= -1e-6).all()
+    cos = torch.nn.functional.cosine_similarity(s, v, dim=-1)
+    assert torch.allclose(cos[ns > 1e-2], torch.ones(()), atol=1e-5)
+
+
+def test_vectorized_routing_equals_loop():
+    u_hat = torch.randn(4, 1152, 10, 16, generator=torch.Generator().manual_seed(0)) * 0.05
+    v1, c1 = dynamic_routing(u_hat, 3)
+    v2, c2 = dynamic_routing_loop(u_hat, 3)
+    assert v1.shape == (4, 10, 16)
+    torch.testing.assert_close(v1, v2, atol=1e-5, rtol=0)
+    for a, b in zip(c1, c2):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+
+
+def test_couplings_sum_to_one_and_start_uniform(x):
+    m = CapsNet().eval()
+    with torch.no_grad():
+        out = m(x, return_couplings=True)
+    assert out.capsules.shape == (3, 10, 16) and out.lengths.shape == (3, 10)
+    assert out.reconstruction.shape == (3, 1, 28, 28)
+    assert len(out.couplings) == 3
+    for c in out.couplings:
+        assert c.shape == (3, 1152, 10)
+        torch.testing.assert_close(c.sum(-1), torch.ones(3, 1152))
+    torch.testing.assert_close(out.couplings[0], torch.full((3, 1152, 10), 0.1))
+
+
+def test_masking_picks_the_right_capsule(x):
+    torch.manual_seed(0)
+    m = CapsNet().eval()
+    with torch.no_grad():
+        out = m(x)
+        pred = out.lengths.argmax(1)
+        chosen = out.capsules[torch.arange(3), pred]
+        torch.testing.assert_close(out.reconstruction, m.decode(chosen, pred))
+        y = (pred + 1) % 10  # training masks by the label instead
+        out_y = m(x, y)
+        torch.testing.assert_close(out_y.reconstruction, m.decode(out.capsules[torch.arange(3), y], y))
+        assert not torch.allclose(out_y.reconstruction, out.reconstruction)
+        # the decoder takes any 16-D vector for any class
+        assert m.decode(torch.zeros(16), 3).shape == (1, 1, 28, 28)
+
+
+def test_capsnet_loss_parts(x):
+    m = CapsNet()
+    y = torch.tensor([0, 1, 2])
+    out = m(x, y)
+    total, margin, recon = m.loss(out, x, y)
+    assert total.item() == pytest.approx(margin.item() + 0.0005 * recon.item(), rel=1e-5)
+    total.backward()
+    assert m.W.grad is not None and m.conv1.weight.grad is not None
+
+
+def test_capsnet_has_1152_primary_capsules(x):
+    m = CapsNet()
+    assert m.primary_capsules(x).shape == (3, 1152, 8)

@@ -1,0 +1,107 @@
+"""Smoke runs of the training script on fake data: every model, resume, and two processes
+under torchrun."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from advdl.checkpoints import load_model
+from advdl.models import MODELS
+from advdl.training import random_shift
+from conftest import ROOT
+
+TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def run(args, **kw):
+    return subprocess.run(TRAIN + args, capture_output=True, text=True, env=ENV, timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def smoke_all(tmp_path_factory):
+    out, state = tmp_path_factory.mktemp("ck"), tmp_path_factory.mktemp("state")
+    proc = run(["--model", "all", "--smoke", "--out", str(out), "--state-dir", str(state), "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, state, proc
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_smoke_training_writes_a_loadable_checkpoint(smoke_all, name):
+    out, _, _ = smoke_all
+    model = load_model(name, out)
+    card = json.loads((out / name / "card.json").read_text())
+    assert card["epochs"] == 1 and card["seed"] == 0 and card["device"] == "cpu"
+    assert card["training"]["smoke"] is True and card["wall_time_s"] >= 0
+    rows = list(csv.DictReader(open(out / name / "history.csv")))
+    assert len(rows) == 1 and rows[0]["epoch"] == "1"
+    assert all(np.isfinite(float(v)) for k, v in rows[0].items())
+    assert not model.training
+
+
+def test_capsnet_is_stored_in_float16(smoke_all):
+    out, _, _ = smoke_all
+    assert json.loads((out / "capsnet" / "card.json").read_text())["stored_dtype"] == "float16"
+
+
+def test_gan_keeps_a_sample_grid_per_epoch(smoke_all):
+    out, _, _ = smoke_all
+    with np.load(out / "dcgan" / "samples.npz") as f:
+        s = f["samples"]
+    assert s.shape == (1, 64, 28, 28) and s.dtype == np.uint8
+
+
+def test_progress_bar_and_running_loss(smoke_all):
+    _, _, proc = smoke_all
+    assert "it/s" in proc.stderr and "loss=" in proc.stderr
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path):
+    out, state = tmp_path / "ck", tmp_path / "state"
+    common = ["--model", "ae_plain", "--smoke", "--out", str(out), "--state-dir", str(state)]
+    assert run(common + ["--epochs", "1"]).returncode == 0
+    proc = run(common + ["--epochs", "2", "--resume"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "resumed ae_plain" in proc.stdout
+    card = json.loads((out / "ae_plain" / "card.json").read_text())
+    assert card["epochs"] == 2
+    assert [r["epoch"] for r in csv.DictReader(open(out / "ae_plain" / "history.csv"))] == ["1", "2"]
+
+
+def test_same_seed_same_weights(tmp_path):
+    for k in ("a", "b"):
+        assert run(["--model", "ae_plain", "--smoke", "--out", str(tmp_path / k), "--state-dir", str(tmp_path / k / "s")]).returncode == 0
+    a, b = load_model("ae_plain", tmp_path / "a"), load_model("ae_plain", tmp_path / "b")
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(ROOT / "scripts" / "train.py"), "--model", "cnn", "--smoke", "--out", str(tmp_path / "ck"),
+         "--state-dir", str(tmp_path / "s"), "--device", "cpu", "--threads", "1"],
+        capture_output=True, text=True, env=ENV, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((tmp_path / "ck" / "cnn" / "card.json").read_text())
+    assert card["world_size"] == 2
+    load_model("cnn", tmp_path / "ck")
+
+
+def test_random_shift_moves_images_by_at_most_two_pixels():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, 0, 14, 14] = 1
+    y = random_shift(x, 2, torch.Generator().manual_seed(0))
+    pos = y[:, 0].flatten(1).argmax(1)
+    r, c = pos // 28, pos % 28
+    assert (y.sum((1, 2, 3)) == 1).all()
+    assert ((r - 14).abs() <= 2).all() and ((c - 14).abs() <= 2).all()
+    assert len(set(zip(r.tolist(), c.tolist()))) > 10
