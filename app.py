@@ -11,12 +11,20 @@ from advdl.ui.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
 
 st.set_page_config(page_title="advdl", page_icon="🧪", layout="wide")
 
-# Language: the URL wins on first load; the sidebar switch writes it back to the URL.
+# Language: the URL wins on first load; the sidebar switch writes it back to the URL. It lives
+# under a plain key ("lang"), since Streamlit drops widget keys when the page changes.
 if "lang" not in st.session_state:
     wanted = st.query_params.get("lang", DEFAULT_LANG)
     st.session_state["lang"] = wanted if wanted in LANGS else DEFAULT_LANG
+st.session_state["lang_choice"] = st.session_state["lang"]
+
+
+def _set_lang() -> None:
+    st.session_state["lang"] = st.session_state["lang_choice"]
+
+
 with st.sidebar:
-    st.radio(t("app.language"), LANGS, format_func=LANG_NAMES.get, key="lang", horizontal=True)
+    st.radio(t("app.language"), LANGS, format_func=LANG_NAMES.get, key="lang_choice", on_change=_set_lang, horizontal=True)
 st.query_params["lang"] = st.session_state["lang"]
 
 pages = [

@@ -14,7 +14,8 @@ st.title(t("ae.title"))
 clean = digit_input("ae")
 
 c1, c2, c3, c4 = st.columns(4)
-kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=lambda k: t(f"ae.noise.{k}"), key="ae.noise")
+noise_labels = {k: t(f"ae.noise.{k}") for k in NOISE_KINDS}
+kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
 strength = c2.slider(t("ae.strength"), 0.0, 1.0, 0.5, 0.05, key="ae.strength")
 seed = c3.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
 use_clean = c4.toggle(t("ae.clean_input"), False, key="ae.clean")
@@ -30,7 +31,7 @@ if clean is not None:
         cols[0].image(upscale(noisy, 224), caption=t("ae.noisy"))
         for col, (name, r) in zip(cols[1:], results.items()):
             mark = f" ★ {t('ae.best')}" if name == best else ""
-            col.image(upscale(r.image, 224), caption=f"{t('ae.' + name)}{mark}")
+            col.image(upscale(r.image, 224), caption=f"{t(f'ae.{name}')}{mark}")
             col.markdown(f"PSNR **{r.psnr:.1f} dB** · SSIM **{r.ssim:.2f}** · BCE {r.bce:.3f}")
 
 with st.expander(t("ae.notes_title")):

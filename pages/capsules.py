@@ -27,7 +27,7 @@ if img is not None and capsnet is not None:
     with left:
         fig = go.Figure(go.Bar(x=list(range(10)), y=lengths, marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)]))
         fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]))
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
         st.markdown(t("caps.pred", label=pred))
         if cnn is not None:
             probs = classify(cnn, x)

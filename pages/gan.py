@@ -55,7 +55,7 @@ if gan is not None:
             fig.add_scatter(x=[int(r["epoch"]) for r in rows], y=[float(r[key]) for r in rows], name=name)
         fig.add_vline(x=epoch, line_dash="dot")
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
-        b.plotly_chart(fig, use_container_width=True)
+        b.plotly_chart(fig, width="stretch")
 
 with st.expander(t("gan.notes_title")):
     st.markdown(t("gan.notes"))

@@ -80,9 +80,9 @@ def _upload(ns: str) -> np.ndarray | None:
 
 def digit_input(ns: str) -> np.ndarray | None:
     """Show the input widgets of page ``ns``; return the MNIST-style digit or None."""
-    source = st.radio(
-        t("input.source"), SOURCES, format_func=lambda s: t(f"input.{s}"), horizontal=True, key=f"{ns}.source"
-    )
+    # Labels are looked up now, not inside format_func: AppTest calls format_func outside a run.
+    labels = {s: t(f"input.{s}") for s in SOURCES}
+    source = st.radio(t("input.source"), SOURCES, format_func=labels.get, horizontal=True, key=f"{ns}.source")
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
         img = {"draw": _draw, "sample": _sample, "upload": _upload}[source](ns)

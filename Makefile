@@ -1,0 +1,32 @@
+# make run   - create .venv if needed, install what the lab needs, serve it on http://localhost:8501
+# make test  - the whole test suite, real-browser tests included (they need /usr/bin/chromium)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install install-dev clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.run-installed
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.run-installed
+install-dev: $(VENV)/.dev-installed
+
+run: install
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

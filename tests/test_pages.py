@@ -1,0 +1,75 @@
+"""Every page under AppTest: it renders without an exception, with models and without."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_page
+
+PAGES = ["home", "gan", "autoencoders", "capsules"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_models(page, random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_without_checkpoints_says_how_to_train(page, tmp_path, checkpoint_env):
+    checkpoint_env(tmp_path)  # an empty checkpoint folder
+    at = run_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    if page != "home":
+        assert at.error and all("scripts/train.py --model" in e.value for e in at.error)
+
+
+def test_language_switch_changes_the_text(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("home", lang="en")
+    english = at.title[0].value
+    at.sidebar.radio(key="lang_choice").set_value("zh").run()
+    chinese = at.title[0].value
+    assert english != chinese and any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+
+
+def test_unknown_language_in_url_falls_back(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("home", lang="klingon")
+    assert not at.exception and at.session_state["lang"] == "zh"
+
+
+def test_autoencoder_page_shows_four_reconstructions(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    assert sum("PSNR" in m.value for m in at.markdown) == 4
+    before = [m.value for m in at.markdown if "PSNR" in m.value]
+    at.selectbox(key="ae.noise").set_value("occlusion").run()
+    after = [m.value for m in at.markdown if "PSNR" in m.value]
+    assert not at.exception and before != after
+
+
+def test_capsule_page_reads_a_sample_and_rotates(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("capsules")
+    assert any("CapsNet reads" in m.value for m in at.markdown)
+    at.slider(key="caps.rotation").set_value(45).run()
+    at.slider(key="caps.d3").set_value(0.1).run()
+    assert not at.exception
+
+
+def test_a_damaged_checkpoint_disables_only_its_part(random_checkpoints, checkpoint_env, tmp_path):
+    import shutil
+
+    root = tmp_path / "ck"
+    shutil.copytree(random_checkpoints, root)
+    weights = root / "ae_conv" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    checkpoint_env(root)
+    at = run_page("autoencoders")
+    assert not at.exception
+    assert len(at.error) == 1 and "ae_conv" in at.error[0].value
+    assert sum("PSNR" in m.value for m in at.markdown) == 3
