@@ -105,3 +105,22 @@ def test_random_shift_moves_images_by_at_most_two_pixels():
     assert (y.sum((1, 2, 3)) == 1).all()
     assert ((r - 14).abs() <= 2).all() and ((c - 14).abs() <= 2).all()
     assert len(set(zip(r.tolist(), c.tolist()))) > 10
+
+
+def test_evaluate_writes_metrics_into_the_cards(smoke_all):
+    out, _, _ = smoke_all
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--smoke", "--checkpoints", str(out), "--threads", "1"],
+        capture_output=True, text=True, env=ENV, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cards = {n: json.loads((out / n / "card.json").read_text())["metrics"] for n in MODELS}
+    for n in ("cnn", "capsnet"):
+        assert set(cards[n]["rotated_accuracy"]) == {str(a) for a in range(-60, 61, 15)}
+        assert 0 <= cards[n]["test_accuracy"] <= 1 and isinstance(cards[n]["meets_bar"], bool)
+    for n in ("ae_plain", "ae_deep", "ae_conv", "ae_denoise"):
+        assert cards[n]["test_bce"] > 0 and len(cards[n]["noisy_psnr"]) == 10
+    assert "psnr_gain_over_conv_at_0.5" in cards["ae_denoise"]
+    g = cards["dcgan"]
+    assert len(g["class_histogram"]) == 10 and abs(sum(g["class_histogram"]) - 1) < 1e-3
+    assert g["frechet_distance"] >= 0 and g["frechet_floor"] >= 0 and 0 <= g["confident_share"] <= 1
