@@ -77,3 +77,15 @@ def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
     from torchvision.transforms.functional import rotate as tv_rotate
 
     return tv_rotate(as_batch(img)[0], float(degrees), interpolation=InterpolationMode.BILINEAR)[0].numpy()
+
+
+@torch.inference_mode()
+def direction_filmstrips(gan: torch.nn.Module, z: np.ndarray, directions: np.ndarray, offsets: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Frames (K, S, 28, 28) for K direction sliders: slider k swept over ``steps`` (S values)
+    while the others stay at ``offsets``; the latent is ``z + offsets @ directions``."""
+    d = np.asarray(directions, dtype=np.float32)
+    base = np.asarray(z, dtype=np.float32) + np.asarray(offsets, dtype=np.float32) @ d  # (z_dim,)
+    delta = np.asarray(steps, dtype=np.float32)[None, :] - np.asarray(offsets, dtype=np.float32)[:, None]  # (K, S)
+    latents = base[None, None, :] + delta[:, :, None] * d[:, None, :]  # (K, S, z_dim)
+    K, S = delta.shape
+    return generate(gan, latents.reshape(K * S, -1)).reshape(K, S, 28, 28)

@@ -73,3 +73,13 @@ def test_a_damaged_checkpoint_disables_only_its_part(random_checkpoints, checkpo
     assert not at.exception
     assert len(at.error) == 1 and "ae_conv" in at.error[0].value
     assert sum("PSNR" in m.value for m in at.markdown) == 3
+
+
+def test_gan_new_digit_changes_the_seed_and_the_sliders(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+    seed0 = at.number_input(key="gan.seed").value
+    at.button(key="gan.new").click().run()
+    seed1 = at.number_input(key="gan.seed").value
+    assert not at.exception and seed1 != seed0
+    assert at.metric[0].label == "Discriminator: probability real"

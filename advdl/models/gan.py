@@ -97,3 +97,20 @@ class DCGAN(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generate(z)
+
+
+@torch.no_grad()
+def sefa_directions(gan: DCGAN, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k most important latent directions, found in closed form from the generator itself.
+
+    SeFa (Shen and Zhou, 2021): the directions n that the first layer moves most, i.e. the top
+    eigenvectors of A^T A, where A is the first layer's weight. The projection's BatchNorm (in
+    eval mode, a per-feature scale) is folded into A first. Returns (k, z_dim) unit vectors and
+    their eigenvalues, most important first.
+    """
+    linear, bn = gan.generator.project[0], gan.generator.project[1]
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    A = scale[:, None] * linear.weight  # (features, z_dim)
+    eigvals, eigvecs = torch.linalg.eigh(A.T @ A)
+    order = eigvals.argsort(descending=True)[:k]
+    return eigvecs[:, order].T.contiguous(), eigvals[order]

@@ -3,4 +3,8 @@
 This subpackage is the only part of advdl that imports Streamlit.
 """
 
-from .i18n import t  # noqa: F401
+from .routing import ensure_entrypoint_routing
+
+ensure_entrypoint_routing()
+
+from .i18n import t  # noqa: E402, F401

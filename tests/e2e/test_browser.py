@@ -60,3 +60,47 @@ def test_drawn_digit_reaches_the_autoencoders(page, app_url):
     wait_idle(page)
     assert page.locator("text=PSNR").count() == 4
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_deep_link_on_a_fresh_server_goes_through_the_shell(browser, tmp_path):
+    from .conftest import lab_checkpoints, start_server
+
+    proc, url = start_server(lab_checkpoints(tmp_path / "ck"), tmp_path / "server.log")
+    try:
+        pg = browser.new_page()
+        pg.goto(f"{url}/capsules?lang=en")  # the very first request this server sees
+        wait_idle(pg)
+        pg.wait_for_selector("h1:has-text('Capsule viewer')")
+        nav = pg.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        assert any("GAN latent explorer" in n for n in nav), nav
+        pg.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_gan_direction_slider_morphs_while_dragging(page, app_url):
+    page.goto(f"{app_url}/gan?lang=en")
+    wait_idle(page)
+    img = page.locator(".scrub-img")
+    img.wait_for(state="visible")
+    page.evaluate(
+        """() => { window.__changes = 0; const img = document.querySelector('.scrub-img')
+              || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean).map(r => r.querySelector('.scrub-img')).find(Boolean);
+            new MutationObserver(() => window.__changes++).observe(img, {attributes: true, attributeFilter: ['src']}); }"""
+    )
+    slider = page.locator("input[type=range][aria-label='Direction 1']")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    for i in range(1, 41):
+        page.mouse.move(box["x"] + box["width"] / 2 + i * box["width"] / 80, y)
+    changes = page.evaluate("window.__changes")
+    assert changes >= 10  # the image follows the thumb before release
+    page.mouse.up()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert page.locator("input[type=range][aria-label='Direction 1']").input_value() != "16"
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -1,0 +1,25 @@
+"""Make deep links to a lab work on a fresh server.
+
+Streamlit keeps a process-wide flag for apps that have a ``pages/`` folder: until some run calls
+``st.navigation``, it runs the page named in the URL directly ("multipage v1"), skipping
+``app.py`` and so the language, the shell and the navigation. A teacher's shared link to
+``/gan?lang=en`` would then open a Chinese page with the wrong sidebar, until someone opened ``/``.
+The first import of ``advdl.ui`` in the server process clears that flag and, if the current run
+is such a direct run, reruns it, which now goes through ``app.py``.
+"""
+
+from __future__ import annotations
+
+
+def ensure_entrypoint_routing() -> None:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # a Streamlit without this machinery has nothing to fix
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if get_script_run_ctx(suppress_warning=True) is not None:
+            import streamlit as st
+
+            st.rerun()

@@ -1,0 +1,139 @@
+"""A filmstrip scrubber: sliders whose image changes while the thumb moves, not only on release.
+
+Streamlit's own slider reruns the script only when the mouse is let go. Here the server renders,
+in one batch, the frame for every step along each slider's range; the browser keeps those frames
+and swaps the image as a thumb moves (or as arrow keys step it), with no round trip. Releasing
+the thumb commits the values to Python, which renders fresh filmstrips around them.
+
+    values = scrubber(image_frames, sliders, key="gan.directions")
+
+``sliders`` is a list of :class:`Slider`; ``frames[k][i]`` is the image shown when slider ``k``
+sits at its ``i``-th step and the others at their committed values. The current image is the
+frame of any slider at its committed step (they are all the same image).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from advdl.viz import to_uint8
+
+HTML = '<div class="scrub"><figure class="scrub-fig"><img class="scrub-img" alt=""><figcaption class="scrub-cap"></figcaption></figure><div class="scrub-sliders"></div></div>'
+
+CSS = """
+.scrub { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #111); }
+.scrub-fig { margin: 0; text-align: center; }
+.scrub-img { image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; }
+.scrub-cap { font-size: 0.95rem; opacity: 0.75; margin-top: 0.3rem; }
+.scrub-sliders { display: grid; grid-template-columns: repeat(var(--cols, 1), minmax(12rem, 1fr)); gap: 0.2rem 1.2rem; flex: 1; min-width: 14rem; }
+.scrub-row label { display: flex; justify-content: space-between; font-size: 0.95rem; }
+.scrub-row output { font-variant-numeric: tabular-nums; font-weight: 600; color: var(--st-primary-color, #0b57d0); }
+.scrub-row input[type=range] { width: 100%; accent-color: var(--st-primary-color, #0b57d0); height: 1.6rem; cursor: grab; }
+.scrub-row input[type=range]:active { cursor: grabbing; }
+"""
+
+JS = """
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector('.scrub');
+  const img = root.querySelector('.scrub-img');
+  const box = root.querySelector('.scrub-sliders');
+  const cap = root.querySelector('.scrub-cap');
+  const size = data.size;
+  img.width = size; img.height = size;
+  img.style.width = size + 'px'; img.style.height = size + 'px';
+  cap.textContent = data.caption || '';
+  box.style.setProperty('--cols', String(data.columns || 1));
+  // Decode every frame once, so swapping is only a src change of a cached image.
+  const frames = data.sliders.map((s) => s.frames.map((f) => { const im = new Image(); im.src = f; return im.src; }));
+  const index = data.sliders.map((s) => s.index);
+  img.src = frames[0][index[0]];
+  const fmt = (v, d) => Number(v).toFixed(d);
+  const commit = () => setStateValue('indices', index.slice());
+  box.replaceChildren();
+  data.sliders.forEach((s, k) => {
+    const row = document.createElement('div');
+    row.className = 'scrub-row';
+    const label = document.createElement('label');
+    const name = document.createElement('span');
+    name.textContent = s.label;  // textContent: labels are never parsed as HTML
+    const out = document.createElement('output');
+    out.textContent = fmt(s.values[s.index], s.decimals);
+    label.append(name, out);
+    const input = document.createElement('input');
+    input.type = 'range'; input.min = '0'; input.max = String(s.values.length - 1); input.step = '1';
+    input.value = String(s.index);
+    input.setAttribute('aria-label', s.label);
+    input.dataset.k = String(k);
+    input.addEventListener('input', () => {
+      const i = Number(input.value);
+      img.src = frames[k][i];
+      out.textContent = fmt(s.values[i], s.decimals);
+      index[k] = i;
+    });
+    input.addEventListener('change', commit);  // release, or a keyboard step
+    row.append(label, input);
+    box.append(row);
+  });
+}
+"""
+
+_component = st.components.v2.component("advdl.scrubber", html=HTML, css=CSS, js=JS)
+
+
+@dataclass
+class Slider:
+    label: str
+    values: list[float]  # the value at each step
+    index: int  # the committed step
+    decimals: int = 2
+
+
+def png_data_url(img: np.ndarray) -> str:
+    """A small PNG data URL of a float image in [0, 1] (28 x 28 stays 28 x 28: the browser scales)."""
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(img)).save(buf, format="PNG", optimize=False, compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def nearest_index(values, value: float) -> int:
+    return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - float(value))))
+
+
+def committed(key: str, n: int, default: int) -> list[int]:
+    """The step indices last committed by scrubber ``key`` (``default`` for each before any)."""
+    state = st.session_state.get(key)
+    got = state.get("indices") if hasattr(state, "get") else getattr(state, "indices", None)
+    return [int(i) for i in got] if isinstance(got, list) and len(got) == n else [default] * n
+
+
+def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: int = 300, caption: str = "", columns: int = 1) -> list[int]:
+    """Show the image and the sliders; return each slider's committed step index.
+
+    ``frames[k]`` is an array (steps_k, H, W) in [0, 1] for slider ``k``.
+    """
+    payload = {
+        "size": int(size),
+        "caption": caption,
+        "columns": int(columns),
+        "sliders": [
+            {"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals,
+             "frames": [png_data_url(f) for f in fr]}
+            for s, fr in zip(sliders, frames)
+        ],
+    }
+    result = _component(
+        key=key, data=payload, default={"indices": [s.index for s in sliders]},
+        on_indices_change=lambda: None, width="stretch",
+    )
+    got = getattr(result, "indices", None)
+    if not isinstance(got, list) or len(got) != len(sliders):
+        return [s.index for s in sliders]
+    return [min(max(int(i), 0), len(s.values) - 1) for i, s in zip(got, sliders)]
+
