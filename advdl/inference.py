@@ -69,14 +69,20 @@ def decode_capsule(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int) -> n
     return capsnet.decode(v, cls)[:, 0].numpy()
 
 
-def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
-    """Rotate a (28, 28) image about its centre (bilinear, zero fill)."""
-    if degrees == 0:
+def transform(img: np.ndarray, degrees: float = 0.0, shift: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> np.ndarray:
+    """Rotate (degrees, counter-clockwise), shift (pixels, x then y) and scale a (28, 28) image
+    about its centre; bilinear, zero fill."""
+    if degrees == 0 and tuple(shift) == (0.0, 0.0) and scale == 1.0:
         return np.asarray(img, dtype=np.float32)
-    from torchvision.transforms.functional import InterpolationMode
-    from torchvision.transforms.functional import rotate as tv_rotate
+    from torchvision.transforms.functional import InterpolationMode, affine
 
-    return tv_rotate(as_batch(img)[0], float(degrees), interpolation=InterpolationMode.BILINEAR)[0].numpy()
+    out = affine(as_batch(img)[0], angle=float(degrees), translate=[float(shift[0]), float(shift[1])], scale=float(scale),
+                 shear=[0.0], interpolation=InterpolationMode.BILINEAR)
+    return out[0].numpy()
+
+
+def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
+    return transform(img, degrees)
 
 
 @torch.inference_mode()
@@ -89,3 +95,28 @@ def direction_filmstrips(gan: torch.nn.Module, z: np.ndarray, directions: np.nda
     latents = base[None, None, :] + delta[:, :, None] * d[:, None, :]  # (K, S, z_dim)
     K, S = delta.shape
     return generate(gan, latents.reshape(K * S, -1)).reshape(K, S, 28, 28)
+
+
+@torch.inference_mode()
+def capsule_filmstrips(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int, offsets: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Frames (16, S, 28, 28): dimension d of the capsule swept over ``steps`` (added to the
+    capsule) while the other dimensions keep their ``offsets``. With zero offsets this is the
+    paper's Figure 4 for the capsule."""
+    v = np.asarray(capsule, dtype=np.float32) + np.asarray(offsets, dtype=np.float32)  # (16,)
+    D, S = v.shape[0], len(steps)
+    batch = np.repeat(np.repeat(v[None, None, :], D, 0), S, 1)  # (D, S, 16)
+    for d in range(D):
+        batch[d, :, d] = capsule[d] + np.asarray(steps, dtype=np.float32)
+    return decode_capsule(capsnet, batch.reshape(D * S, D), cls).reshape(D, S, 28, 28)
+
+
+def routing_summary(couplings: list[torch.Tensor], cls: int, grid: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """From the coupling coefficients of each iteration (1, 1152, 10): the share routed to class
+    ``cls`` on the 6 x 6 grid (averaged over the 32 capsule types), shape (iters, 6, 6), and that
+    class's mean share over all primary capsules per iteration, shape (iters,)."""
+    maps, shares = [], []
+    for c in couplings:
+        to_cls = c[0, :, cls].reshape(-1, grid, grid)  # (32 types, 6, 6)
+        maps.append(to_cls.mean(0).numpy())
+        shares.append(float(c[0, :, cls].mean()))
+    return np.stack(maps), np.array(shares)

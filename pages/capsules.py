@@ -1,46 +1,93 @@
-"""Capsule viewer: the CapsNet reads a digit; its capsule lengths, the CNN beside it, and the
-16 dimensions of the chosen capsule to perturb."""
+"""Capsule viewer: the CapsNet reads a digit; its capsule lengths beside the CNN's answer, the
+10 x 16 capsule values, the 16 dimensions of one capsule to perturb while dragging, the paper's
+Figure 4, and how routing by agreement settles."""
+
+import io
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 import streamlit as st
 
-from advdl.inference import classify, decode_capsule, read_capsules, rotate
+from advdl.inference import capsule_filmstrips, classify, read_capsules, routing_summary, transform
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.models import get_model
-from advdl.viz import upscale
+from advdl.ui.scrub import Slider, committed, scrubber
+from advdl.viz import grid
+
+STEPS_PER_DIM = 11
 
 st.title(t("caps.title"))
 capsnet = get_model("capsnet")
 cnn = get_model("cnn", show_error=False)
 img = digit_input("caps")
-angle = st.slider(t("caps.rotation"), -90, 90, 0, 5, key="caps.rotation")
+
+c1, c2, c3, c4 = st.columns(4)
+angle = c1.slider(t("caps.rotation"), -90, 90, 0, 5, key="caps.rotation")
+dx = c2.slider(t("caps.shift_x"), -6, 6, 0, 1, key="caps.dx")
+dy = c3.slider(t("caps.shift_y"), -6, 6, 0, 1, key="caps.dy")
+scale = c4.slider(t("caps.scale"), 0.6, 1.4, 1.0, 0.05, key="caps.scale")
 
 if img is not None and capsnet is not None:
-    x = rotate(img, angle)
+    x = transform(img, angle, (dx, dy), scale)
     out = read_capsules(capsnet, x)
     lengths = out.lengths[0].numpy()
+    capsules = out.capsules[0].numpy()  # (10, 16)
     pred = int(lengths.argmax())
-    caps = out.capsules[0, pred].numpy()
-    left, mid, right = st.columns(3)
+
+    left, right = st.columns([3, 2])
     with left:
-        fig = go.Figure(go.Bar(x=list(range(10)), y=lengths, marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)]))
-        fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]))
+        fig = go.Figure()
+        fig.add_bar(x=list(range(10)), y=lengths, name=t("caps.length_series"),
+                    marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)])
+        if cnn is not None:
+            fig.add_bar(x=list(range(10)), y=classify(cnn, x), name=t("caps.cnn_series"), marker_color="#8ab4f8")
+        fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), barmode="group",
+                          xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]), legend=dict(orientation="h", y=-0.25))
         st.plotly_chart(fig, width="stretch")
-        st.markdown(t("caps.pred", label=pred))
+    with right:
+        st.metric(t("caps.pred_label"), str(pred), f"{lengths[pred]:.2f}", delta_color="off")
         if cnn is not None:
             probs = classify(cnn, x)
-            st.markdown(t("caps.cnn_pred", label=int(probs.argmax()), p=float(probs.max())))
-    with right:
-        st.caption(t("caps.perturb"))
-        if st.button(t("caps.reset"), key="caps.reset"):
-            for i in range(16):
-                st.session_state.pop(f"caps.d{i}", None)
-        delta = np.array([st.slider(t("caps.dim", i=i + 1), -0.25, 0.25, 0.0, 0.05, key=f"caps.d{i}") for i in range(16)], dtype=np.float32)
-    with mid:
-        recon = decode_capsule(capsnet, caps + delta, pred)[0]
-        st.image(upscale(recon, 280), caption=t("caps.recon"))
+            st.metric(t("caps.cnn_label"), str(int(probs.argmax())), f"{float(probs.max()):.0%}", delta_color="off")
+
+    st.subheader(t("caps.perturb"))
+    p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    cls = int(p1.selectbox(t("caps.which"), list(range(10)), index=pred, key=f"caps.cls.{pred}"))
+    spread = float(p2.selectbox(t("caps.range"), [0.25, 0.5, 1.0], index=0, key="caps.range"))
+    st.session_state.setdefault("caps.reset_n", 0)
+    p3.button(t("caps.reset"), key="caps.reset", on_click=lambda: st.session_state.update({"caps.reset_n": st.session_state["caps.reset_n"] + 1}))
+    steps = np.round(np.linspace(-spread, spread, STEPS_PER_DIM), 3)
+    key = f"caps.dims.{st.session_state['caps.reset_n']}.{spread}"
+    idx = committed(key, 16, STEPS_PER_DIM // 2)
+    frames = capsule_filmstrips(capsnet, capsules[cls], cls, steps[idx], steps)
+    sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
+    scrubber(list(frames), sliders, key=key, size=300, caption=t("caps.recon"), columns=4)
+
+    with st.expander(t("caps.heatmap"), expanded=False):
+        hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
+        hm.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("caps.dimension"), yaxis=dict(title=t("common.class"), dtick=1))
+        st.plotly_chart(hm, width="stretch")
+
+    st.subheader(t("caps.fig4"))
+    fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), np.round(np.linspace(-0.25, 0.25, 11), 2))
+    tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
+    st.image(tile, caption=t("caps.fig4_caption"), width=560)
+    buf = io.BytesIO()
+    Image.fromarray(tile).resize((tile.shape[1] * 3, tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
+    st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
+
+    st.subheader(t("caps.routing"))
+    maps, shares = routing_summary(out.couplings, pred)
+    cols = st.columns(len(maps) + 1)
+    for r, (col, m) in enumerate(zip(cols, maps)):
+        h = go.Figure(go.Heatmap(z=m, zmin=0, zmax=max(float(maps.max()), 0.2), colorscale="Viridis", showscale=False))
+        h.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.iteration", r=r + 1), yaxis=dict(autorange="reversed"))
+        col.plotly_chart(h, width="stretch")
+    line = go.Figure(go.Scatter(x=list(range(1, len(shares) + 1)), y=shares, mode="lines+markers"))
+    line.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.share", c=pred), xaxis=dict(dtick=1), yaxis=dict(range=[0, 1]))
+    cols[-1].plotly_chart(line, width="stretch")
 
 with st.expander(t("caps.notes_title")):
     st.markdown(t("caps.notes"))

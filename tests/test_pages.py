@@ -55,10 +55,11 @@ def test_autoencoder_page_shows_four_reconstructions(random_checkpoints, checkpo
 def test_capsule_page_reads_a_sample_and_rotates(random_checkpoints, checkpoint_env):
     checkpoint_env(random_checkpoints)
     at = run_page("capsules")
-    assert any("CapsNet reads" in m.value for m in at.markdown)
+    assert at.metric[0].label == "CapsNet reads (capsule length)"
+    before = at.get("plotly_chart")[0].proto.spec  # the capsule lengths
     at.slider(key="caps.rotation").set_value(45).run()
-    at.slider(key="caps.d3").set_value(0.1).run()
-    assert not at.exception
+    assert not at.exception and at.get("plotly_chart")[0].proto.spec != before
+    assert at.get("download_button")[0].proto.label == "Download Figure 4 (PNG)"
 
 
 def test_a_damaged_checkpoint_disables_only_its_part(random_checkpoints, checkpoint_env, tmp_path):

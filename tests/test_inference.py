@@ -1,0 +1,87 @@
+"""The functions the labs call: filmstrips, routing summaries, transforms, reconstructions."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from advdl.inference import (
+    capsule_filmstrips,
+    decode_capsule,
+    direction_filmstrips,
+    generate,
+    read_capsules,
+    reconstruct,
+    routing_summary,
+    transform,
+)
+from advdl.models import build
+from advdl.models.gan import sefa_directions
+
+
+def digit():
+    img = np.zeros((28, 28), np.float32)
+    img[6:22, 12:16] = 1.0  # a vertical bar, like a 1
+    return img
+
+
+def test_capsule_filmstrip_rows_sweep_one_dimension():
+    torch.manual_seed(0)
+    net = build("capsnet").eval()
+    out = read_capsules(net, digit())
+    cap = out.capsules[0, 3].numpy()
+    steps = np.linspace(-0.25, 0.25, 11)
+    frames = capsule_filmstrips(net, cap, 3, np.zeros(16), steps)
+    assert frames.shape == (16, 11, 28, 28)
+    # the middle column is the unperturbed capsule's reconstruction, in every row
+    ref = decode_capsule(net, cap, 3)[0]
+    for d in range(16):
+        np.testing.assert_allclose(frames[d, 5], ref, atol=1e-6)
+    v = cap.copy()
+    v[4] += steps[0]
+    np.testing.assert_allclose(frames[4, 0], decode_capsule(net, v, 3)[0], atol=1e-6)
+
+
+def test_direction_filmstrips_match_single_generations():
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    dirs = sefa_directions(gan, 3)[0].numpy()
+    assert np.allclose(np.linalg.norm(dirs, axis=1), 1, atol=1e-5)
+    z = np.random.default_rng(0).standard_normal(100).astype(np.float32)
+    offsets = np.array([0.5, -1.0, 0.0], np.float32)
+    steps = np.linspace(-2, 2, 5).astype(np.float32)
+    frames = direction_filmstrips(gan, z, dirs, offsets, steps)
+    assert frames.shape == (3, 5, 28, 28)
+    want = z + offsets @ dirs + (steps[4] - offsets[1]) * dirs[1]
+    np.testing.assert_allclose(frames[1, 4], generate(gan, want)[0], atol=1e-5)
+
+
+def test_routing_summary_shapes_and_uniform_start():
+    torch.manual_seed(0)
+    net = build("capsnet").eval()
+    out = read_capsules(net, digit())
+    maps, shares = routing_summary(out.couplings, 1)
+    assert maps.shape == (3, 6, 6) and shares.shape == (3,)
+    np.testing.assert_allclose(maps[0], 0.1, atol=1e-6)  # logits start at zero
+    assert abs(shares[0] - 0.1) < 1e-6
+
+
+def test_transform_rotates_and_shifts():
+    img = digit()
+    assert np.array_equal(transform(img), img)
+    r = transform(img, 90)
+    assert r.shape == (28, 28)
+    assert r[13:15, 6:22].mean() > 0.8 and r[6:10, 13:15].mean() < 0.2  # the bar is now horizontal
+    from advdl.digits import centre_of_mass
+
+    cy, cx = centre_of_mass(transform(img, 0, (3, 0)))
+    assert abs(cx - (centre_of_mass(img)[1] + 3)) < 0.2 and abs(cy - centre_of_mass(img)[0]) < 0.2
+
+
+def test_reconstruct_scores_against_the_clean_digit():
+    torch.manual_seed(0)
+    models = {"ae_plain": build("ae_plain").eval(), "ae_conv": build("ae_conv").eval()}
+    res = reconstruct(models, digit(), digit())
+    assert set(res) == set(models)
+    for r in res.values():
+        assert r.image.shape == (28, 28) and 0 < r.bce and -1 <= r.ssim <= 1 and r.psnr > 0
