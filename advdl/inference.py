@@ -120,3 +120,26 @@ def routing_summary(couplings: list[torch.Tensor], cls: int, grid: int = 6) -> t
         maps.append(to_cls.mean(0).numpy())
         shares.append(float(c[0, :, cls].mean()))
     return np.stack(maps), np.array(shares)
+
+
+@torch.inference_mode()
+def encode(model: torch.nn.Module, img: np.ndarray) -> np.ndarray:
+    """An autoencoder's code of one image: (32,) for the dense ones, (32, 7, 7) for the conv ones."""
+    return model.encode(as_batch(img))[0].numpy()
+
+
+@torch.inference_mode()
+def decode(model: torch.nn.Module, codes: np.ndarray) -> np.ndarray:
+    """Images (N, 28, 28) from dense codes (N, code_dim)."""
+    return model.decode(torch.as_tensor(np.asarray(codes, dtype=np.float32)))[:, 0].numpy()
+
+
+def code_filmstrips(model: torch.nn.Module, code: np.ndarray, dims, steps: np.ndarray) -> np.ndarray:
+    """Frames (K, S, 28, 28): code dimension ``dims[k]`` set to each of ``steps[k]`` (S values)
+    while the others keep their values in ``code``."""
+    steps = np.asarray(steps, dtype=np.float32)
+    K, S = steps.shape
+    batch = np.repeat(np.asarray(code, dtype=np.float32)[None, None, :], K, 0).repeat(S, 1)
+    for k, d in enumerate(dims):
+        batch[k, :, d] = steps[k]
+    return decode(model, batch.reshape(K * S, -1)).reshape(K, S, 28, 28)

@@ -25,6 +25,12 @@ def random_checkpoints(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     for name in MODELS:
         checkpoints.save(build(name), name, root, card={"epochs": 0, "metrics": {}})
+    from advdl.data import fake_split
+    from advdl.latent_map import FILENAME, build_latent_map
+
+    fake = fake_split(100)
+    model = checkpoints.load_model("ae_plain", root)
+    build_latent_map(model, fake.floats(), fake.labels, range(100)).save(root / "ae_plain" / FILENAME)
     return root
 
 

@@ -84,3 +84,11 @@ def test_gan_new_digit_changes_the_seed_and_the_sliders(random_checkpoints, chec
     seed1 = at.number_input(key="gan.seed").value
     assert not at.exception and seed1 != seed0
     assert at.metric[0].label == "Discriminator: probability real"
+
+
+def test_autoencoder_page_shows_codes_map_and_editor(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    subheaders = [h.value for h in at.subheader]
+    assert {"Codes", "Latent map: test-set codes projected to 2-D (PCA)", "Edit the code"} <= set(subheaders)
+    assert not at.exception

@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Precompute what the labs show but should not compute per click.
+
+    python scripts/precompute.py --data-root ../shared/data
+
+Writes checkpoints/ae_plain/latent_map.npz: the plain autoencoder's codes of the test set,
+projected to 2-D by PCA (fitted on all 10 000 test codes), for --points digits drawn evenly
+over the classes, with the digits themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from advdl import checkpoints  # noqa: E402
+from advdl.data import fake_split, load_split  # noqa: E402
+from advdl.latent_map import FILENAME, build_latent_map  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-root", default="data", help="folder holding MNIST/raw/")
+    p.add_argument("--checkpoints", help="checkpoint root (default: the repository's checkpoints/)")
+    p.add_argument("--points", type=int, default=1000, help="digits on the map (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="which digits (default: 0)")
+    p.add_argument("--smoke", action="store_true", help="fake data, for tests")
+    a = p.parse_args(argv)
+    test = fake_split(200, seed=3) if a.smoke else load_split(a.data_root, train=False)
+    model = checkpoints.load_model("ae_plain", a.checkpoints)
+    rng = np.random.default_rng(a.seed)
+    labels = test.labels.numpy()
+    per = max(1, a.points // 10)
+    idx = np.concatenate([rng.choice(np.flatnonzero(labels == c), min(per, int((labels == c).sum())), replace=False) for c in range(10)])
+    x_all = test.floats()
+    lm = build_latent_map(model, x_all[idx], test.labels[idx], idx, x_all=x_all)
+    out = checkpoints.checkpoint_dir("ae_plain", a.checkpoints) / FILENAME
+    lm.save(out)
+    print(f"wrote {len(idx)} points to {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
