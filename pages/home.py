@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from advdl.cards import headline
 from advdl.checkpoints import train_command
 from advdl.models import MODELS
 from advdl.ui.i18n import t
@@ -34,8 +35,7 @@ for i, (name, spec) in enumerate(MODELS.items()):
             f"{t('home.params')}: {card.get('parameters', 0):,} · {t('home.epochs')}: {card.get('epochs', '?')} · "
             f"{t('home.train_time')}: {card.get('wall_time_s', 0) / 60:.1f} min · {t('home.device')}: {card.get('device', '?')}"
         )
-        metrics = {k: v for k, v in card.get("metrics", {}).items() if isinstance(v, (int, float))}
-        if metrics:
-            st.markdown(t("home.metrics") + ": " + ", ".join(f"{k} = {v:.4g}" for k, v in list(metrics.items())[:4]))
-        else:
+        for m in headline(name, card):
+            st.markdown(f"{t(m.key)}: **{m.ours}** · {t('card.anchor')}: {m.anchor}")
+        if not card.get("metrics"):
             st.caption(t("home.no_metrics"))

@@ -92,3 +92,19 @@ def test_autoencoder_page_shows_codes_map_and_editor(random_checkpoints, checkpo
     subheaders = [h.value for h in at.subheader]
     assert {"Codes", "Latent map: test-set codes projected to 2-D (PCA)", "Edit the code"} <= set(subheaders)
     assert not at.exception
+
+
+def test_home_cards_show_the_numbers_of_the_shipped_cards(monkeypatch):
+    from advdl import checkpoints
+    from advdl.cards import headline
+
+    monkeypatch.delenv("ADVDL_CHECKPOINTS", raising=False)
+    at = run_page("home")
+    text = " ".join(m.value for m in at.markdown)
+    shipped = checkpoints.available()
+    assert shipped
+    for name in shipped:
+        card = checkpoints.read_card(name)
+        for m in headline(name, card):
+            assert f"**{m.ours}**" in text, (name, m)
+            assert m.ours != "—", f"{name} is shipped without its measured {m.key}"

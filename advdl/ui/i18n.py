@@ -35,6 +35,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.train_time": {"zh": "训练时间", "en": "Training time"},
     "home.device": {"zh": "设备", "en": "Device"},
     "home.metrics": {"zh": "测试指标", "en": "Test metrics"},
+    "card.test_error": {"zh": "测试错误率", "en": "Test error"},
+    "card.test_bce": {"zh": "测试 BCE（每像素）", "en": "Test BCE per pixel"},
+    "card.denoise_gain": {"zh": "σ=0.5 时比卷积自编码器高出的 PSNR", "en": "PSNR gain over the conv AE at σ = 0.5"},
+    "card.confident": {"zh": "CNN 置信度 ≥ 0.9 的样本比例", "en": "Samples the CNN labels with confidence ≥ 0.9"},
+    "card.frechet": {"zh": "Fréchet 距离 / 训练-测试下限", "en": "Fréchet distance / train–test floor"},
+    "card.anchor": {"zh": "参考值", "en": "reference"},
     "home.no_metrics": {"zh": "尚未评估（运行 scripts/evaluate.py）", "en": "Not evaluated yet (run scripts/evaluate.py)"},
     # --- digit input
     "input.source": {"zh": "输入方式", "en": "Input"},
