@@ -25,6 +25,13 @@ def classify(cnn: torch.nn.Module, img: np.ndarray) -> np.ndarray:
     return F.softmax(cnn(as_batch(img)), dim=1)[0].numpy()
 
 
+@torch.inference_mode()
+def classify_batch(cnn: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    """The CNN's class probabilities (N, 10) for images (N, 28, 28)."""
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 1, 28, 28)
+    return F.softmax(cnn(x), dim=1).numpy()
+
+
 @dataclass
 class Reconstruction:
     image: np.ndarray  # (28, 28)

@@ -1,6 +1,6 @@
-"""GAN latent explorer: a latent vector from a seed, the generator's most important directions
-as sliders that morph the digit while they move, what D and the CNN think of the digit, the raw
-latent in a grid, and the replay of training."""
+"""GAN latent explorer: a latent vector, the generator's most important directions as sliders
+that morph the digit while they move, all 100 raw dimensions, what D and the CNN think, a morph
+from one digit to another, the latent of a drawing, and the replay of training."""
 
 import csv
 
@@ -9,15 +9,20 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from advdl import checkpoints
-from advdl.inference import classify, direction_filmstrips, generate, realness
+from advdl.gan_tools import gif_bytes, interpolate, invert, latent_bank
+from advdl.inference import classify_batch, direction_filmstrips, generate, realness
 from advdl.models.gan import sefa_directions
+from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.models import get_model
 from advdl.ui.scrub import Slider, committed, scrubber
-from advdl.viz import grid
+from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
+from advdl.viz import grid, upscale
 
 N_DIRECTIONS = 8
 STEPS = np.round(np.linspace(-4.0, 4.0, 33), 2)  # offsets along a unit direction
+CENTER = len(STEPS) // 2
+MAX_SEED = 2**31 - 1
 
 st.title(t("gan.title"))
 gan = get_model("dcgan")
@@ -29,45 +34,151 @@ def _directions(_gan, stamp: int) -> np.ndarray:
     return sefa_directions(_gan, N_DIRECTIONS)[0].numpy()
 
 
+@st.cache_resource(show_spinner=False)
+def _bank(_gan, _cnn, stamp: int):
+    return latent_bank(_gan, _cnn, n=3000, seed=1, min_confidence=0.95)
+
+
+def _seed_latent(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(gan.config.z_dim).astype(np.float32)
+
+
+def _set_latent(z: np.ndarray, from_seed: bool) -> None:
+    st.session_state["gan.z"] = np.asarray(z, np.float32)
+    st.session_state["gan.z_from_seed"] = from_seed
+    st.session_state["gan.version"] = st.session_state.get("gan.version", 0) + 1
+
+
+def _on_seed() -> None:
+    _set_latent(_seed_latent(int(st.session_state["gan.seed"])), True)
+
+
+def _new_digit() -> None:
+    st.session_state["gan.seed"] = int(np.random.default_rng().integers(0, MAX_SEED))
+    _on_seed()
+
+
 if gan is not None:
-    def _new_digit() -> None:
-        st.session_state["gan.seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
+    # First visit: the view may come from the URL (seed, direction offsets, or a latent).
+    if "gan.z" not in st.session_state:
+        qp = st.query_params
+        seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
+        st.session_state["gan.seed"] = seed0 if seed0 is not None else 0
+        z_url = decode_latent(qp.get("z"), gan.config.z_dim)
+        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed"]), z_url is None)
+        dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)
+        if dirs_url is not None:
+            st.session_state[f"gan.dirs_init.{st.session_state['gan.version']}"] = dirs_url
 
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-    seed = int(c1.number_input(t("gan.seed"), 0, 2**31 - 1, 0, key="gan.seed"))
+    c1.number_input(t("gan.seed"), 0, MAX_SEED, key="gan.seed", on_change=_on_seed)
     c2.button(t("gan.new"), key="gan.new", on_click=_new_digit)
-    z = np.random.default_rng(seed).standard_normal(gan.config.z_dim).astype(np.float32)
+    z = st.session_state["gan.z"]
+    version = st.session_state["gan.version"]
 
     dirs = _directions(gan, id(gan))
-    key = f"gan.dirs.{seed}"
-    idx = committed(key, N_DIRECTIONS, len(STEPS) // 2)
-    offsets = STEPS[np.clip(idx, 0, len(STEPS) - 1)]
+    key = f"gan.dirs.{version}"
+    idx = committed(key, N_DIRECTIONS, -1)
+    if idx[0] < 0:
+        idx = st.session_state.get(f"gan.dirs_init.{version}", [CENTER] * N_DIRECTIONS)
+    offsets = STEPS[idx]
     frames = direction_filmstrips(gan, z, dirs, offsets, STEPS)
     sliders = [Slider(t("gan.direction", i=k + 1), STEPS.tolist(), int(i)) for k, i in enumerate(idx)]
     st.caption(t("gan.directions_help"))
-    new_idx = scrubber(list(frames), sliders, key=key, size=320, caption=t("gan.generated"), columns=2)
-    offsets = STEPS[new_idx]
-    latent = z + offsets @ dirs
+    idx = scrubber(list(frames), sliders, key=key, size=320, caption=t("gan.generated"), columns=2)
+    latent = z + STEPS[idx] @ dirs
     img = generate(gan, latent)[0]
+
+    # Keep the view in the URL so a teacher can share it.
+    st.query_params["dirs"] = ",".join(map(str, idx))
+    if st.session_state["gan.z_from_seed"]:
+        st.query_params["seed"] = str(st.session_state["gan.seed"])
+        st.query_params.pop("z", None)
+    else:
+        st.query_params["z"] = encode_latent(z)
+
     m1, m2 = st.columns(2)
     m1.metric(t("gan.realness_label"), f"{realness(gan, img):.0%}")
     if cnn is not None:
-        probs = classify(cnn, img)
+        probs = classify_batch(cnn, img[None])[0]
         m2.metric(t("gan.cnn_label_short"), f"{int(probs.argmax())}", f"{float(probs.max()):.0%}", delta_color="off")
 
+    with st.expander(t("gan.raw")):
+        st.caption(t("gan.raw_help"))
+        table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=f"gan.raw.{version}.{','.join(map(str, idx))}",
+                               width="stretch", hide_index=False)
+        edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
+        if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
+            _set_latent(edited, False)
+            st.rerun()
+
+    # --- morph one digit into another
+    st.subheader(t("gan.morph"))
+    bank = _bank(gan, cnn, id(gan)) if cnn is not None else None
+    m1, m2, m3, m4 = st.columns(4)
+    by_class = bank is not None and m1.radio(t("gan.morph_by"), ["class", "seed"], format_func={"class": t("gan.by_class"), "seed": t("gan.by_seed")}.get, key="gan.morph_by") == "class"
+    if by_class:
+        a_cls = m2.selectbox(t("gan.from"), list(range(10)), index=1, key="gan.from_cls")
+        b_cls = m3.selectbox(t("gan.to"), list(range(10)), index=7, key="gan.to_cls")
+        za, zb = bank.pick(int(a_cls)), bank.pick(int(b_cls))
+    else:
+        sa = m2.number_input(t("gan.from_seed"), 0, MAX_SEED, 1, key="gan.from_seed")
+        sb = m3.number_input(t("gan.to_seed"), 0, MAX_SEED, 2, key="gan.to_seed")
+        za, zb = _seed_latent(int(sa)), _seed_latent(int(sb))
+    mode = m4.radio(t("gan.interp"), ["slerp", "lerp"], format_func={"slerp": t("gan.slerp"), "lerp": t("gan.lerp")}.get, key="gan.interp")
+    if za is None or zb is None:
+        st.warning(t("gan.bank_empty"))
+    else:
+        path = interpolate(za, zb, 17, mode)
+        morph = generate(gan, path)
+        st.image(grid(morph, nrow=17, pad=1), width="stretch", caption=t("gan.strip"))
+        left, right = st.columns([1, 2])
+        with left:
+            fr = np.linspace(0, 1, 17).round(3).tolist()
+            scrubber([morph], [Slider(t("gan.position"), fr, 0)], key=f"gan.morph_scrub.{hash(path.tobytes()) & 0xFFFFFFF}", size=220)
+            st.download_button(t("gan.gif"), gif_bytes(morph), file_name="morph.gif", mime="image/gif", key="gan.gif")
+        if cnn is not None:
+            p = classify_batch(cnn, morph)
+            fig = go.Figure()
+            for c in range(10):
+                if p[:, c].max() > 0.05:
+                    fig.add_scatter(x=fr, y=p[:, c], name=str(c), mode="lines+markers")
+            fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.morph_probs"), xaxis_title=t("gan.position"), yaxis=dict(range=[0, 1], title=t("common.prob")))
+            right.plotly_chart(fig, width="stretch")
+
+    # --- inversion
+    st.subheader(t("gan.invert"))
+    st.caption(t("gan.invert_help"))
+    target = digit_input("gan")
+    if target is not None and st.button(t("gan.invert_go"), key="gan.invert_go", type="primary"):
+        bar = st.progress(0.0, text=t("gan.inverting"))
+        inv = invert(gan, target, steps=150, restarts=4, progress=lambda f: bar.progress(f, text=t("gan.inverting")))
+        bar.empty()
+        st.session_state["gan.inversion"] = (target, inv)
+    if "gan.inversion" in st.session_state:
+        tgt, inv = st.session_state["gan.inversion"]
+        a, b, c = st.columns(3)
+        a.image(upscale(tgt, 200), caption=t("gan.target"))
+        b.image(upscale(inv.image, 200), caption=t("gan.found", mse=inv.mse))
+        c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_set_latent, args=(inv.latent, False))
+
+    # --- training replay
     folder = checkpoints.checkpoint_dir("dcgan")
-    if (folder / "samples.npz").exists():
+    if (folder / "samples.npz").exists() and (folder / checkpoints.HISTORY).exists():
         st.subheader(t("gan.training"))
         with np.load(folder / "samples.npz", allow_pickle=False) as f:
             samples = f["samples"]
-        epoch = st.slider(t("gan.epoch"), 1, len(samples), len(samples), key="gan.replay") if len(samples) > 1 else 1
-        a, b = st.columns([1, 1])
-        a.image(grid(samples[epoch - 1], 8), width=320)
         with open(folder / checkpoints.HISTORY) as fh:
             rows = list(csv.DictReader(fh))
+        a, b = st.columns([1, 2])
+        with a:
+            epochs = list(range(1, len(samples) + 1))
+            grids = np.stack([grid(s, 8) for s in samples]).astype(np.float32) / 255.0
+            scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300)
+        epoch = committed("gan.replay", 1, len(samples) - 1)[0] + 1
         fig = go.Figure()
         for col, name in [("loss_d", "D"), ("loss_g", "G")]:
-            fig.add_scatter(x=[int(r["epoch"]) for r in rows], y=[float(r[col]) for r in rows], name=name)
+            fig.add_scatter(x=[int(r["epoch"]) for r in rows], y=[float(r[col]) for r in rows], name=name, mode="lines+markers")
         fig.add_vline(x=epoch, line_dash="dot")
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
         b.plotly_chart(fig, width="stretch")

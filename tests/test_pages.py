@@ -108,3 +108,44 @@ def test_home_cards_show_the_numbers_of_the_shipped_cards(monkeypatch):
         for m in headline(name, card):
             assert f"**{m.ours}**" in text, (name, m)
             assert m.ours != "—", f"{name} is shipped without its measured {m.key}"
+
+
+def _gan_page(query: dict):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"lang": "en", **query})
+    at.run()
+    at.switch_page("pages/gan.py").run()
+    return at
+
+
+def test_gan_view_comes_from_the_url(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = _gan_page({"seed": "5", "dirs": ",".join(["20"] * 8)})
+    assert not at.exception
+    assert at.number_input(key="gan.seed").value == 5
+    assert at.session_state["gan.dirs_init.1"] == [20] * 8
+
+
+@pytest.mark.parametrize("query", [{"seed": "abc"}, {"seed": "-3", "dirs": "1,2"}, {"z": "%%%"}, {"z": "AAAA", "dirs": "x,y,z,1,2,3,4,5"}])
+def test_gan_url_garbage_falls_back(random_checkpoints, checkpoint_env, query):
+    checkpoint_env(random_checkpoints)
+    at = _gan_page(query)
+    assert not at.exception and not at.error
+    assert at.number_input(key="gan.seed").value == 0
+
+
+def test_gan_inversion_loads_into_the_sliders(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+    at.button(key="gan.invert_go").click().run()
+    assert not at.exception
+    assert at.button(key="gan.use_latent").label == "Load into the sliders"
+    z_before = at.session_state["gan.z"].copy()
+    at.button(key="gan.use_latent").click().run()
+    assert not at.exception
+    assert at.session_state["gan.z_from_seed"] is False
+    assert not (at.session_state["gan.z"] == z_before).all()

@@ -1,0 +1,114 @@
+"""What the GAN lab does with a generator besides sampling: interpolation between latents, a bank
+of latents per class (labelled by the CNN), inversion of a drawing to a latent, and GIF export."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .viz import to_uint8
+
+
+def slerp(a: np.ndarray, b: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between latents a and b at fractions ts (n,) -> (n, d).
+
+    Gaussian latents live near a sphere; slerp stays near it where a straight line cuts inside.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    cos = np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12), -1.0, 1.0)
+    omega = np.arccos(cos)
+    ts = np.asarray(ts, np.float64)[:, None]
+    if omega < 1e-6:
+        return ((1 - ts) * a + ts * b).astype(np.float32)
+    return ((np.sin((1 - ts) * omega) * a + np.sin(ts * omega) * b) / np.sin(omega)).astype(np.float32)
+
+
+def interpolate(a: np.ndarray, b: np.ndarray, n: int, mode: str = "slerp") -> np.ndarray:
+    """n latents from a to b, ends included, linear ("lerp") or spherical ("slerp")."""
+    ts = np.linspace(0.0, 1.0, n)
+    if mode == "lerp":
+        return ((1 - ts)[:, None] * np.asarray(a, np.float32) + ts[:, None] * np.asarray(b, np.float32)).astype(np.float32)
+    if mode == "slerp":
+        return slerp(a, b, ts)
+    raise ValueError(f"unknown interpolation {mode!r}; use 'lerp' or 'slerp'")
+
+
+@dataclass
+class LatentBank:
+    """Latents the CNN labels with high confidence, per class."""
+
+    latents: np.ndarray  # (N, z_dim)
+    labels: np.ndarray  # (N,)
+    confidence: np.ndarray  # (N,)
+
+    def pick(self, cls: int, i: int = 0) -> np.ndarray | None:
+        rows = np.flatnonzero(self.labels == cls)
+        if len(rows) == 0:
+            return None
+        rows = rows[np.argsort(-self.confidence[rows])]
+        return self.latents[rows[i % len(rows)]]
+
+
+@torch.inference_mode()
+def latent_bank(gan, cnn, n: int = 2000, seed: int = 0, min_confidence: float = 0.95) -> LatentBank:
+    z = torch.randn(n, gan.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    probs = F.softmax(cnn(gan.generate(z)), 1)
+    conf, labels = probs.max(1)
+    keep = conf >= min_confidence
+    return LatentBank(z[keep].numpy(), labels[keep].numpy(), conf[keep].numpy())
+
+
+@dataclass
+class Inversion:
+    latent: np.ndarray  # (z_dim,)
+    image: np.ndarray  # (28, 28) the generator's image of it
+    mse: float  # mean squared error to the target, per pixel
+
+
+def invert(
+    gan,
+    target: np.ndarray,
+    steps: int = 200,
+    restarts: int = 4,
+    lr: float = 0.05,
+    seed: int = 0,
+    prior: float = 1e-3,
+    progress: Callable[[float], None] | None = None,
+) -> Inversion:
+    """Find z whose image is closest to ``target`` (28, 28) in [0, 1]: Adam on z from
+    ``restarts`` random starts at once (a batch), a small pull towards the Gaussian prior, and
+    the best restart returned."""
+    g = torch.Generator().manual_seed(seed)
+    tgt = torch.as_tensor(np.asarray(target, np.float32)).reshape(1, 1, 28, 28)
+    z = torch.randn(restarts, gan.config.z_dim, generator=g).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=lr)
+    # Gradients only for z (autograd.grad): the shared, cached model is never modified, so
+    # several sessions can invert at once.
+    for step in range(steps):
+        img = gan.generate(z)
+        per = ((img - tgt) ** 2).flatten(1).mean(1)
+        loss = per.sum() + prior * (z**2).mean(1).sum()
+        (z.grad,) = torch.autograd.grad(loss, [z])
+        opt.step()
+        if progress and (step % 10 == 9 or step == steps - 1):
+            progress((step + 1) / steps)
+    with torch.no_grad():
+        img = gan.generate(z)
+        per = ((img - tgt) ** 2).flatten(1).mean(1)
+        best = int(per.argmin())
+        return Inversion(z[best].detach().numpy().copy(), img[best, 0].numpy(), float(per[best]))
+
+
+def gif_bytes(frames: np.ndarray, scale: int = 8, duration_ms: int = 80, boomerang: bool = True) -> bytes:
+    """An animated GIF of frames (N, 28, 28) in [0, 1], upscaled by nearest neighbour."""
+    seq = list(frames) + (list(frames[-2:0:-1]) if boomerang and len(frames) > 2 else [])
+    images = [Image.fromarray(to_uint8(f)).resize((28 * scale, 28 * scale), Image.Resampling.NEAREST) for f in seq]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return buf.getvalue()

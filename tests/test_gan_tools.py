@@ -1,0 +1,63 @@
+"""Interpolation, the latent bank, inversion and GIF export."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from advdl.gan_tools import gif_bytes, interpolate, invert, latent_bank
+from advdl.inference import generate
+from advdl.models import build
+
+
+def test_interpolation_ends_and_norms():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(100), rng.standard_normal(100)
+    for mode in ("lerp", "slerp"):
+        path = interpolate(a, b, 9, mode)
+        assert path.shape == (9, 100)
+        np.testing.assert_allclose(path[0], a, atol=1e-5)
+        np.testing.assert_allclose(path[-1], b, atol=1e-5)
+    mid_lerp = np.linalg.norm(interpolate(a, b, 3, "lerp")[1])
+    mid_slerp = np.linalg.norm(interpolate(a, b, 3, "slerp")[1])
+    assert mid_slerp > mid_lerp  # slerp does not cut through the low-density middle
+    with pytest.raises(ValueError):
+        interpolate(a, b, 3, "cubic")
+
+
+def test_inversion_recovers_a_generated_digit():
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    target = generate(gan, np.random.default_rng(1).standard_normal(100))[0]
+    before = [p.clone() for p in gan.parameters()]
+    calls = []
+    inv = invert(gan, target, steps=60, restarts=3, progress=calls.append)
+    assert inv.latent.shape == (100,) and inv.image.shape == (28, 28)
+    start = float(((generate(gan, np.random.default_rng(2).standard_normal(100))[0] - target) ** 2).mean())
+    assert inv.mse < start
+    assert calls and calls[-1] == 1.0
+    assert all(torch.equal(p, q) for p, q in zip(before, gan.parameters()))
+    assert all(p.grad is None for p in gan.parameters())
+
+
+def test_latent_bank_labels_with_the_cnn():
+    torch.manual_seed(0)
+    gan, cnn = build("dcgan").eval(), build("cnn").eval()
+    bank = latent_bank(gan, cnn, n=200, min_confidence=0.0)
+    assert bank.latents.shape == (200, 100) and len(bank.labels) == 200
+    cls = int(bank.labels[0])
+    assert bank.pick(cls) is not None
+    empty = latent_bank(gan, cnn, n=10, min_confidence=1.01)
+    assert empty.pick(3) is None
+
+
+def test_gif_has_every_frame_upscaled():
+    frames = np.random.default_rng(0).random((5, 28, 28))
+    data = gif_bytes(frames, scale=4, boomerang=False)
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "GIF" and img.size == (112, 112) and img.n_frames == 5
+    assert Image.open(io.BytesIO(gif_bytes(frames, scale=4))).n_frames == 8
