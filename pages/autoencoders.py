@@ -75,7 +75,7 @@ if "ae_plain" in models and lmap is not None:
     fig = go.Figure()
     for c in range(10):
         rows = np.flatnonzero(lmap.labels == c)
-        fig.add_scattergl(x=lmap.coords[rows, 0], y=lmap.coords[rows, 1], mode="markers", name=str(c),
+        fig.add_scatter(x=lmap.coords[rows, 0], y=lmap.coords[rows, 1], mode="markers", name=str(c),
                           marker=dict(size=6, color=COLORS[c], opacity=0.7), customdata=rows)
     if clean is not None:
         here = lmap.project(encode(models["ae_plain"], noisy if results else clean))

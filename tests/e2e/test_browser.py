@@ -104,3 +104,21 @@ def test_gan_direction_slider_morphs_while_dragging(page, app_url):
     wait_idle(page)
     assert page.locator("input[type=range][aria-label='Direction 1']").input_value() != "16"
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_clicking_the_latent_map_shows_that_digit(page, app_url):
+    page.goto(f"{app_url}/autoencoders?lang=en")
+    wait_idle(page)
+    plot = page.locator(".js-plotly-plot").filter(has=page.locator("text=PC 1")).first
+    plot.scroll_into_view_if_needed()
+    plot.wait_for(state="visible")
+    page.wait_for_timeout(500)
+    # pixel position of the first point of the class-3 trace, from plotly's own axes
+    xy = plot.evaluate(
+        """(gd) => { const tr = gd._fullData.find(d => d.name === '3'); const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                     const r = gd.getBoundingClientRect();
+                     return [r.left + xa._offset + xa.l2p(tr.x[0]), r.top + ya._offset + ya.l2p(tr.y[0])]; }"""
+    )
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_selector("text=The picked test digit (3)", timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
