@@ -36,7 +36,7 @@ def test_keys_built_at_run_time_exist():
     from advdl.models import AUTOENCODERS
     from advdl.ui.digit_input import SOURCES
 
-    keys = [f"input.{s}" for s in SOURCES] + [f"ae.noise.{k}" for k in digits.NOISE_KINDS] + [f"ae.{n}" for n in AUTOENCODERS]
+    keys = [f"input.{s}" for s in (*SOURCES, "shared")] + [f"nav.{ns}" for ns in ("gan", "ae", "caps")] + [f"ae.noise.{k}" for k in digits.NOISE_KINDS] + [f"ae.{n}" for n in AUTOENCODERS]
     for mod, base in ((digits, digits.DigitError), (checkpoints, checkpoints.CheckpointError)):
         keys += [cls.code for cls in vars(mod).values() if isinstance(cls, type) and issubclass(cls, base)]
     assert len(keys) > 15

@@ -149,3 +149,15 @@ def test_gan_inversion_loads_into_the_sliders(random_checkpoints, checkpoint_env
     assert not at.exception
     assert at.session_state["gan.z_from_seed"] is False
     assert not (at.session_state["gan.z"] == z_before).all()
+
+
+def test_a_digit_picked_in_one_lab_is_offered_in_another(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    at.selectbox(key="ae.sample_class").set_value(3).run()
+    at.switch_page("pages/capsules.py").run()
+    radio = at.radio(key="caps.source")
+    assert "shared" in radio.options or "Digit from another lab" in radio.options
+    radio.set_value("shared").run()
+    assert not at.exception
+    assert any("Autoencoders" in c.value for c in at.caption)

@@ -79,16 +79,33 @@ def _upload(ns: str) -> np.ndarray | None:
 
 
 def digit_input(ns: str) -> np.ndarray | None:
-    """Show the input widgets of page ``ns``; return the MNIST-style digit or None."""
+    """Show the input widgets of page ``ns``; return the MNIST-style digit or None.
+
+    The latest digit of any lab is kept in ``st.session_state["digit"]``; another lab offers it
+    as a source ("from the other lab") so that nobody has to draw it again.
+    """
+    shared = st.session_state.get("digit")
+    sources = list(SOURCES) + (["shared"] if shared is not None and shared["from"] != ns else [])
     # Labels are looked up now, not inside format_func: AppTest calls format_func outside a run.
-    labels = {s: t(f"input.{s}") for s in SOURCES}
-    source = st.radio(t("input.source"), SOURCES, format_func=labels.get, horizontal=True, key=f"{ns}.source")
+    labels = {s: t(f"input.{s}") for s in sources}
+    if st.session_state.get(f"{ns}.source") not in sources:
+        st.session_state.pop(f"{ns}.source", None)
+    source = st.radio(t("input.source"), sources, format_func=labels.get, horizontal=True, key=f"{ns}.source")
     left, right = st.columns([3, 2], vertical_alignment="center")
     with left:
-        img = {"draw": _draw, "sample": _sample, "upload": _upload}[source](ns)
+        if source == "shared":
+            img = shared["image"]
+            st.caption(t("input.shared_from", lab=t(f"nav.{shared['from']}")))
+        else:
+            img = {"draw": _draw, "sample": _sample, "upload": _upload}[source](ns)
     with right:
         if img is not None:
             st.image(upscale(img, 196), caption=t("input.seen"))
-    if img is not None:
-        st.session_state["digit"] = img
+    if source != "shared":
+        # Only a digit the student chose (not the lab's default on its first render) is shared.
+        prev, seen = st.session_state.get(f"{ns}.last_digit"), st.session_state.get(f"{ns}.seen", False)
+        if img is not None and seen and (prev is None or not np.array_equal(prev, img)):
+            st.session_state["digit"] = {"image": img, "from": ns}
+        st.session_state[f"{ns}.last_digit"] = img
+    st.session_state[f"{ns}.seen"] = True
     return img

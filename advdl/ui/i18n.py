@@ -47,6 +47,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "input.draw": {"zh": "手写", "en": "Draw"},
     "input.sample": {"zh": "样例数字", "en": "Sample digit"},
     "input.upload": {"zh": "上传图片", "en": "Upload"},
+    "input.shared": {"zh": "使用另一个实验中的数字", "en": "Digit from another lab"},
+    "input.shared_from": {"zh": "来自“{lab}”的数字", "en": "The digit from “{lab}”"},
     "input.class": {"zh": "数字类别", "en": "Digit class"},
     "input.index": {"zh": "第几个样例", "en": "Sample number"},
     "input.upload_label": {"zh": "上传 PNG 或 JPEG 图片", "en": "Upload a PNG or JPEG image"},
