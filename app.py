@@ -8,6 +8,7 @@ Sets the page, the language (sidebar, kept in the URL as ?lang=zh|en) and the na
 import streamlit as st
 
 from advdl.ui.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
+from advdl.ui.shell import apply_presentation_style
 
 st.set_page_config(page_title="advdl", page_icon="🧪", layout="wide")
 
@@ -16,16 +17,29 @@ st.set_page_config(page_title="advdl", page_icon="🧪", layout="wide")
 if "lang" not in st.session_state:
     wanted = st.query_params.get("lang", DEFAULT_LANG)
     st.session_state["lang"] = wanted if wanted in LANGS else DEFAULT_LANG
+if "present" not in st.session_state:
+    st.session_state["present"] = st.query_params.get("present") == "1"
 st.session_state["lang_choice"] = st.session_state["lang"]
+st.session_state["present_choice"] = st.session_state["present"]
 
 
 def _set_lang() -> None:
     st.session_state["lang"] = st.session_state["lang_choice"]
 
 
+def _set_present() -> None:
+    st.session_state["present"] = st.session_state["present_choice"]
+
+
 with st.sidebar:
     st.radio(t("app.language"), LANGS, format_func=LANG_NAMES.get, key="lang_choice", on_change=_set_lang, horizontal=True)
+    st.toggle(t("app.present"), key="present_choice", on_change=_set_present, help=t("app.present_help"))
 st.query_params["lang"] = st.session_state["lang"]
+if st.session_state["present"]:
+    st.query_params["present"] = "1"
+else:
+    st.query_params.pop("present", None)
+apply_presentation_style()
 
 pages = [
     st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True),

@@ -12,6 +12,7 @@ from advdl.latent_map import FILENAME, LatentMap
 from advdl.models import AUTOENCODERS
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
+from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
 from advdl.ui.scrub import Slider, committed, nearest_index, scrubber
 from advdl.viz import grid, upscale
@@ -108,7 +109,7 @@ if clean is not None and "ae_plain" in models and lmap is not None:
     edited[dims] = steps[np.arange(EDIT_DIMS), idx]
     frames = code_filmstrips(models["ae_plain"], edited, dims, steps)
     sliders = [Slider(t("ae.code_dim", i=int(d) + 1), steps[k].round(2).tolist(), idx[k]) for k, d in enumerate(dims)]
-    scrubber(list(frames), sliders, key=key, size=260, caption=t("ae.decoded"), columns=2)
+    scrubber(list(frames), sliders, key=key, size=image_size(260), caption=t("ae.decoded"), columns=2)
 
 sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
 if sweep:
@@ -123,5 +124,6 @@ if sweep:
     st.plotly_chart(fig, width="stretch")
     st.caption(t("ae.sweep_help"))
 
-with st.expander(t("ae.notes_title")):
-    st.markdown(t("ae.notes"))
+if not presenting():
+    with st.expander(t("ae.notes_title")):
+        st.markdown(t("ae.notes"))

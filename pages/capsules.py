@@ -12,6 +12,7 @@ import streamlit as st
 from advdl.inference import capsule_filmstrips, classify, read_capsules, routing_summary, transform
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
+from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_model
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.viz import grid
@@ -63,7 +64,7 @@ if img is not None and capsnet is not None:
     idx = committed(key, 16, STEPS_PER_DIM // 2)
     frames = capsule_filmstrips(capsnet, capsules[cls], cls, steps[idx], steps)
     sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
-    scrubber(list(frames), sliders, key=key, size=300, caption=t("caps.recon"), columns=4)
+    scrubber(list(frames), sliders, key=key, size=image_size(300), caption=t("caps.recon"), columns=4)
 
     with st.expander(t("caps.heatmap"), expanded=False):
         hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
@@ -89,5 +90,6 @@ if img is not None and capsnet is not None:
     line.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.share", c=pred), xaxis=dict(dtick=1), yaxis=dict(range=[0, 1]))
     cols[-1].plotly_chart(line, width="stretch")
 
-with st.expander(t("caps.notes_title")):
-    st.markdown(t("caps.notes"))
+if not presenting():
+    with st.expander(t("caps.notes_title")):
+        st.markdown(t("caps.notes"))

@@ -14,6 +14,7 @@ from advdl.inference import classify_batch, direction_filmstrips, generate, real
 from advdl.models.gan import sefa_directions
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
+from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_model
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
@@ -85,7 +86,7 @@ if gan is not None:
     frames = direction_filmstrips(gan, z, dirs, offsets, STEPS)
     sliders = [Slider(t("gan.direction", i=k + 1), STEPS.tolist(), int(i)) for k, i in enumerate(idx)]
     st.caption(t("gan.directions_help"))
-    idx = scrubber(list(frames), sliders, key=key, size=320, caption=t("gan.generated"), columns=2)
+    idx = scrubber(list(frames), sliders, key=key, size=image_size(320), caption=t("gan.generated"), columns=2)
     latent = z + STEPS[idx] @ dirs
     img = generate(gan, latent)[0]
 
@@ -183,5 +184,6 @@ if gan is not None:
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
         b.plotly_chart(fig, width="stretch")
 
-with st.expander(t("gan.notes_title")):
-    st.markdown(t("gan.notes"))
+if not presenting():
+    with st.expander(t("gan.notes_title")):
+        st.markdown(t("gan.notes"))

@@ -161,3 +161,14 @@ def test_a_digit_picked_in_one_lab_is_offered_in_another(random_checkpoints, che
     radio.set_value("shared").run()
     assert not at.exception
     assert any("Autoencoders" in c.value for c in at.caption)
+
+
+def test_presentation_mode_hides_the_notes(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("capsules")
+    assert any("Course notes" in e.label for e in at.expander)
+    at = run_page("home")
+    at.sidebar.toggle(key="present_choice").set_value(True).run()
+    at.switch_page("pages/capsules.py").run()
+    assert not at.exception and at.session_state["present"] is True
+    assert not any("Course notes" in e.label for e in at.expander)

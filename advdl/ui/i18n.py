@@ -17,6 +17,8 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- shell
     "app.title": {"zh": "深度学习高级主题实验室", "en": "Advanced Deep Learning Lab"},
     "app.language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "app.present": {"zh": "演示模式（投影）", "en": "Presentation mode (projector)"},
+    "app.present_help": {"zh": "放大文字和图像，隐藏笔记和次要控件。", "en": "Larger type and images; notes and secondary controls hidden."},
     "nav.home": {"zh": "首页", "en": "Home"},
     "nav.gan": {"zh": "GAN 潜空间", "en": "GAN latent explorer"},
     "nav.ae": {"zh": "自动编码器", "en": "Autoencoders"},

@@ -1,0 +1,31 @@
+"""The classroom shell's switches: presentation mode for projectors.
+
+Presentation mode (sidebar switch, or ``?present=1`` in the URL) enlarges type and images and
+hides notes and secondary controls, so that a lab fits a 1280 x 720 projector.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PRESENT_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+h1 { font-size: 2.2rem !important; }
+</style>
+"""
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present", False))
+
+
+def image_size(base: int) -> int:
+    """An image's display size in pixels: larger when presenting."""
+    return int(base * 1.3) if presenting() else base
+
+
+def apply_presentation_style() -> None:
+    if presenting():
+        st.html(PRESENT_CSS)
