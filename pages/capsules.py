@@ -17,7 +17,7 @@ from advdl.ui.models import get_model
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.viz import grid
 
-STEPS_PER_DIM = 11
+STEPS_PER_DIM = 41  # -0.25..0.25 in steps of 0.0125: a one-second drag shows 40 frames
 
 st.title(t("caps.title"))
 capsnet = get_model("capsnet")

@@ -21,7 +21,7 @@ from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_in
 from advdl.viz import grid, upscale
 
 N_DIRECTIONS = 8
-STEPS = np.round(np.linspace(-4.0, 4.0, 33), 2)  # offsets along a unit direction
+STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)  # offsets along a unit direction, 0.2 apart
 CENTER = len(STEPS) // 2
 MAX_SEED = 2**31 - 1
 

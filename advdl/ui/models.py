@@ -17,6 +17,11 @@ from advdl.checkpoints import CheckpointError
 
 from .i18n import t
 
+# One intra-op thread per inference: sessions run in threads of their own, and several torch
+# thread pools competing for 2 cores made a single CNN forward pass 100x slower (1.4 ms against
+# 147 ms while another process trained, measured by scripts/bench.py).
+torch.set_num_threads(int(os.environ.get("ADVDL_TORCH_THREADS", "1")))
+
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _load(name: str, root: str, stamp: float):

@@ -1,0 +1,239 @@
+#!/usr/bin/env python
+"""Benchmarks: the server's work per interaction, training throughput, memory, and (with
+--browser) what a user feels in Chromium: frames shown while dragging a slider.
+
+    python scripts/bench.py                      # direct calls: inference, Figure 4, inversion, training
+    python scripts/bench.py --browser            # also Playwright: drag frame rate on the GAN and capsule labs
+    python scripts/bench.py --json bench.json
+
+Each figure is a median over --repeats runs (p95 where it matters). Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from advdl import checkpoints  # noqa: E402
+from advdl.models import MODELS, build  # noqa: E402
+
+
+def timeit(fn, repeats: int, warmup: int = 2) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
+
+
+def load_all(root=None) -> dict:
+    out = {}
+    for name in MODELS:
+        try:
+            out[name] = checkpoints.load_model(name, root)
+        except checkpoints.CheckpointError:
+            torch.manual_seed(0)
+            out[name] = build(name).eval()  # a stand-in with the same shapes: timings only
+            out[name].stand_in = True
+    return out
+
+
+def bench_server(models: dict, repeats: int) -> dict:
+    from advdl.gan_tools import invert
+    from advdl.inference import capsule_filmstrips, classify, direction_filmstrips, read_capsules, reconstruct
+    from advdl.models.gan import sefa_directions
+
+    img = np.zeros((28, 28), np.float32)
+    img[6:22, 12:16] = 1.0
+    res = {}
+    res["cnn_single"] = timeit(lambda: classify(models["cnn"], img), repeats)
+    aes = {n: models[n] for n in ("ae_plain", "ae_deep", "ae_conv", "ae_denoise")}
+    res["autoencoders_all_four"] = timeit(lambda: reconstruct(aes, img, img), repeats)
+    res["capsnet_single"] = timeit(lambda: read_capsules(models["capsnet"], img), repeats)
+    out = read_capsules(models["capsnet"], img)
+    cap = out.capsules[0, 1].numpy()
+    steps = np.linspace(-0.25, 0.25, 11)
+    res["figure4_grid"] = timeit(lambda: capsule_filmstrips(models["capsnet"], cap, 1, np.zeros(16), steps), repeats)
+    gan = models["dcgan"]
+    dirs = sefa_directions(gan, 8)[0].numpy()
+    z = np.random.default_rng(0).standard_normal(100).astype(np.float32)
+    grid = np.linspace(-4, 4, 41)
+    res["gan_direction_filmstrips_8x41"] = timeit(lambda: direction_filmstrips(gan, z, dirs, np.zeros(8), grid), repeats)
+    res["gan_inversion_150x4"] = timeit(lambda: invert(gan, img, steps=150, restarts=4), max(3, repeats // 5), warmup=1)
+    return res
+
+
+def bench_training(repeats: int, batch: int = 64) -> dict:
+    from advdl.models import capsnet as capsmod
+
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.arange(batch) % 10
+    res = {}
+
+    def caps_step(model, opt):
+        out = model(x, y)
+        loss = model.loss(out, x, y)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for label, routing in (("capsnet_vectorized", capsmod.dynamic_routing), ("capsnet_looped", capsmod.dynamic_routing_loop)):
+        torch.manual_seed(0)
+        model = build("capsnet").train()
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        original = capsmod.dynamic_routing
+        capsmod.dynamic_routing = routing
+        try:
+            t = timeit(lambda: caps_step(model, opt), max(3, repeats // 4), warmup=1)
+        finally:
+            capsmod.dynamic_routing = original
+        res[label] = {**t, "images_per_s": round(batch / (t["p50_ms"] / 1000), 1)}
+    res["capsnet_speedup_vs_loop"] = round(res["capsnet_vectorized"]["images_per_s"] / res["capsnet_looped"]["images_per_s"], 2)
+
+    from advdl.training import GANTask, TrainArgs, Dist
+
+    torch.manual_seed(0)
+    gan = build("dcgan").train()
+    task = GANTask(gan, TrainArgs(model="dcgan"), torch.device("cpu"), Dist())
+    xb = torch.rand(128, 1, 28, 28)
+    t = timeit(lambda: task.step(xb, None), max(3, repeats // 4), warmup=1)
+    res["dcgan"] = {**t, "images_per_s": round(128 / (t["p50_ms"] / 1000), 1)}
+    return res
+
+
+def rss_after_loading() -> float:
+    """RSS in MB of a fresh process that imports the app's stack and loads every model."""
+    code = (
+        "import sys, psutil; sys.path.insert(0, %r)\n"
+        "import streamlit, plotly, torch\n"
+        "from advdl import checkpoints\n"
+        "for n in checkpoints.available(): checkpoints.load_model(n)\n"
+        "print(psutil.Process().memory_info().rss / 2**20)\n" % str(ROOT)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def bench_browser(repeats: int) -> dict:
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    import tempfile
+
+    from conftest import CHROMIUM, CHROMIUM_ARGS, lab_checkpoints, start_server, wait_idle
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp())
+    t0 = time.perf_counter()
+    proc, url = start_server(lab_checkpoints(tmp / "ck"), tmp / "server.log")
+    res = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/gan?lang=en")
+            wait_idle(page)
+            page.locator(".scrub-img").first.wait_for(state="visible")
+            res["cold_start_to_gan_lab_s"] = round(time.perf_counter() - t0, 2)
+            for lab, label in (("gan", "Direction 1"), ("capsules", "Dimension 1")):
+                if lab != "gan":
+                    page.goto(f"{url}/{lab}?lang=en")
+                    wait_idle(page)
+                rates = []
+                for _ in range(repeats):
+                    rates.append(_drag_rate(page, label))
+                    wait_idle(page)
+                res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
+            browser.close()
+    finally:
+        proc.terminate()
+    return res
+
+
+COUNT_IMAGE_CHANGES = """() => {
+  (window.__obs || []).forEach(o => o.disconnect());
+  window.__changes = 0; window.__obs = [];
+  const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+  roots.flatMap(r => [...r.querySelectorAll('.scrub-img')]).forEach(img => {
+    let last = img.src;
+    const o = new MutationObserver(() => { if (img.src !== last) { last = img.src; window.__changes++; } });
+    o.observe(img, {attributes: true, attributeFilter: ['src']});
+    window.__obs.push(o);
+  });
+}"""
+
+
+def _drag_rate(page, label: str) -> float:
+    """Image changes per second during a one-second drag across a scrubber slider."""
+    page.evaluate(COUNT_IMAGE_CHANGES)
+    slider = page.locator(f"input[type=range][aria-label='{label}']")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()
+    t0 = time.perf_counter()
+    n = 60
+    for i in range(1, n + 1):  # a one-second sweep across the slider
+        page.mouse.move(box["x"] + 2 + i * (box["width"] - 4) / n, y)
+        page.wait_for_timeout(max(0.0, (t0 + i / n - time.perf_counter()) * 1000))
+    elapsed = time.perf_counter() - t0
+    changes = page.evaluate("window.__changes")
+    page.mouse.up()
+    return changes / elapsed
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=20, help="runs per figure (default: 20)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1, as the app sets)")
+    p.add_argument("--browser", action="store_true", help="also measure in Chromium (needs /usr/bin/chromium)")
+    p.add_argument("--no-training", action="store_true", help="skip training throughput")
+    p.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), help="where to write the JSON")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    models = load_all()
+    result = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "stand_ins": sorted(n for n, m in models.items() if getattr(m, "stand_in", False)),
+        "server": bench_server(models, a.repeats),
+        "rss_mb_all_models": rss_after_loading(),
+    }
+    if not a.no_training:
+        result["training"] = bench_training(a.repeats)
+    if a.browser:
+        result["browser"] = bench_browser(max(3, a.repeats // 5))
+    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.json).write_text(json.dumps(result, indent=2))
+    print(f"{'figure':44s} {'p50':>10s} {'p95':>10s}")
+    for k, v in result["server"].items():
+        print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
+    for k, v in result.get("training", {}).items():
+        print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else f"{v:>9}x"))
+    print(f"{'RSS with every model loaded':44s} {result['rss_mb_all_models']:>8.1f}MB")
+    for k, v in result.get("browser", {}).items():
+        print(f"{k:44s} {v:>10}")
+    if result["stand_ins"]:
+        print(f"(random-weight stand-ins for missing checkpoints: {', '.join(result['stand_ins'])})")
+    print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
