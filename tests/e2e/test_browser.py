@@ -137,3 +137,17 @@ def test_clicking_the_latent_map_shows_that_digit(page, app_url):
     page.mouse.click(xy[0], xy[1])
     page.wait_for_selector("text=The picked test digit (3)", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_walk_through_the_labs_requests_only_the_app_itself(page, app_url):
+    from urllib.parse import urlparse
+
+    hosts = set()
+    page.on("request", lambda req: hosts.add(urlparse(req.url).hostname) if req.url.startswith(("http", "ws")) else None)
+    for path in ["/?lang=en", "/gan?lang=en", "/autoencoders?lang=en", "/capsules?lang=en"]:
+        page.goto(f"{app_url}{path}")
+        wait_idle(page)
+        page.wait_for_timeout(500)
+    page.locator("label:has-text('Draw')").first.click()
+    wait_idle(page)
+    assert hosts == {"127.0.0.1"}, hosts
