@@ -151,3 +151,22 @@ def test_a_walk_through_the_labs_requests_only_the_app_itself(page, app_url):
     page.locator("label:has-text('Draw')").first.click()
     wait_idle(page)
     assert hosts == {"127.0.0.1"}, hosts
+
+
+def _shipped(name: str) -> bool:
+    from advdl import checkpoints
+
+    return name in checkpoints.available(checkpoints.ROOT / "checkpoints")
+
+
+@pytest.mark.skipif(not _shipped("capsnet"), reason="needs the trained CapsNet checkpoint")
+def test_a_vertical_stroke_is_read_as_a_one(page, app_url):
+    page.goto(f"{app_url}/capsules?lang=en")
+    wait_idle(page)
+    page.locator("label:has-text('Draw')").first.click()
+    wait_idle(page)
+    draw_stroke(page, [(160, 50), (158, 150), (156, 270)])
+    page.wait_for_selector("text=The 28×28 image the models see", timeout=30_000)
+    wait_idle(page)
+    value = page.locator("[data-testid='stMetric']:has-text('CapsNet reads') [data-testid='stMetricValue']").inner_text()
+    assert value.strip() == "1"
