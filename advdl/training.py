@@ -132,6 +132,13 @@ class Task:
     def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError
 
+    def update(self, loss: torch.Tensor, opt: str = "opt") -> None:
+        """One optimizer step on ``loss``."""
+        optimizer = self.optimizers[opt]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
     @torch.no_grad()
     def validate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         return {}
@@ -145,11 +152,8 @@ class ClassifierTask(Task):
     epochs, lr, lr_decay, shift = 8, 1e-3, 0.7, 2
 
     def step(self, x, y):
-        opt = self.optimizers["opt"]
         loss = F.cross_entropy(self.net(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.update(loss)
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -171,11 +175,8 @@ class AutoencoderTask(Task):
         return add_noise(x, "gaussian", self.noise_factor, generator=self.gen) if self.noise_factor > 0 else x
 
     def step(self, x, y):
-        opt = self.optimizers["opt"]
         loss = F.binary_cross_entropy(self.net(self.corrupt(x)), x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.update(loss)
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -192,12 +193,9 @@ class CapsNetTask(Task):
     epochs, lr, lr_decay, shift = 30, 1e-3, 0.96, 2
 
     def step(self, x, y):
-        opt = self.optimizers["opt"]
         out = self.net(x, y)
         loss, margin, recon = self.model.loss(out, x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.update(loss)
         acc = (out.lengths.argmax(1) == y).float().mean().item()
         return {"loss": loss.item(), "margin": margin.item(), "recon": recon.item(), "acc": acc}
 
@@ -228,7 +226,7 @@ class GANTask(Task):
         self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
 
     def step(self, x, y):
-        opt_d, opt_g = self.optimizers["opt_d"], self.optimizers["opt_g"]
+        opt_d = self.optimizers["opt_d"]
         real = x * 2 - 1
         B = real.shape[0]
         z = torch.randn(B, self.model.config.z_dim, device=self.device)
@@ -243,11 +241,9 @@ class GANTask(Task):
         loss_fake.backward()
         opt_d.step()
         # 2) the generator through the discriminator, whose weights this step does not change
-        opt_g.zero_grad(set_to_none=True)
         d_gen = self.D(fake)
         loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-        loss_g.backward()
-        opt_g.step()
+        self.update(loss_g, "opt_g")
         return {
             "loss_d": (loss_real + loss_fake).item(),
             "loss_g": loss_g.item(),
