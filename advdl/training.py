@@ -312,7 +312,13 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     start_epoch, history, extras, wall = 0, [], {"samples": []}, 0.0
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise SystemExit(
+                f"the saved state at {state_path} does not fit the current {args.model} architecture "
+                f"({str(exc).splitlines()[0]}); delete it or run without --resume"
+            ) from None
         for k, opt in task.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
         start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]

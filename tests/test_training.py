@@ -124,3 +124,13 @@ def test_evaluate_writes_metrics_into_the_cards(smoke_all):
     g = cards["dcgan"]
     assert len(g["class_histogram"]) == 10 and abs(sum(g["class_histogram"]) - 1) < 1e-3
     assert g["frechet_distance"] >= 0 and g["frechet_floor"] >= 0 and 0 <= g["confident_share"] <= 1
+
+
+def test_resume_from_a_state_of_another_architecture_says_so(tmp_path):
+    out, state = tmp_path / "ck", tmp_path / "state"
+    assert run(["--model", "ae_plain", "--smoke", "--out", str(out), "--state-dir", str(state)]).returncode == 0
+    (state / "ae_deep-smoke").mkdir()
+    (state / "ae_plain-smoke" / "state.pt").rename(state / "ae_deep-smoke" / "state.pt")
+    proc = run(["--model", "ae_deep", "--smoke", "--resume", "--out", str(out), "--state-dir", str(state)])
+    assert proc.returncode != 0
+    assert "does not fit the current ae_deep architecture" in proc.stderr
