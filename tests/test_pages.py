@@ -172,3 +172,28 @@ def test_presentation_mode_hides_the_notes(random_checkpoints, checkpoint_env):
     at.switch_page("pages/capsules.py").run()
     assert not at.exception and at.session_state["present"] is True
     assert not any("Course notes" in e.label for e in at.expander)
+
+
+def _scrubber_payload(at, n: int = 0) -> dict:
+    import json
+
+    return json.loads(at.get("bidi_component")[n].proto.json)
+
+
+def test_capsule_lab_sample_rotate_commit_and_figure4(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("capsules")
+    at.selectbox(key="caps.sample_class").set_value(4).run()
+    at.slider(key="caps.rotation").set_value(30).run()
+    before = _scrubber_payload(at)
+    assert len(before["sliders"]) == 16 and before["sliders"][2]["index"] == 20
+    key = "caps.dims.0.0.25"
+    at.session_state[key] = {"indices": [20, 20, 35] + [20] * 13}  # what the browser sends on release
+    at.run()
+    after = _scrubber_payload(at)
+    assert not at.exception
+    assert after["sliders"][2]["index"] == 35
+    # the other dimensions' filmstrips are now rendered around the committed value
+    assert after["sliders"][0]["frames"] != before["sliders"][0]["frames"]
+    download = at.get("download_button")[0].proto
+    assert download.label == "Download Figure 4 (PNG)"
