@@ -51,7 +51,8 @@ def _set_latent(z: np.ndarray, from_seed: bool) -> None:
 
 
 def _on_seed() -> None:
-    _set_latent(_seed_latent(int(st.session_state["gan.seed"])), True)
+    st.session_state["gan.seed_value"] = int(st.session_state["gan.seed"])
+    _set_latent(_seed_latent(st.session_state["gan.seed_value"]), True)
 
 
 def _new_digit() -> None:
@@ -64,13 +65,16 @@ if gan is not None:
     if "gan.z" not in st.session_state:
         qp = st.query_params
         seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
-        st.session_state["gan.seed"] = seed0 if seed0 is not None else 0
+        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else 0
         z_url = decode_latent(qp.get("z"), gan.config.z_dim)
-        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed"]), z_url is None)
+        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed_value"]), z_url is None)
         dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)
         if dirs_url is not None:
-            st.session_state[f"gan.dirs_init.{st.session_state['gan.version']}"] = dirs_url
+            st.session_state[f"gan.dirs_saved.{st.session_state['gan.version']}"] = dirs_url
 
+    # Widget keys are dropped when the page changes: the view lives under plain keys, mirrored
+    # into the widgets on every run.
+    st.session_state["gan.seed"] = st.session_state["gan.seed_value"]
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     c1.number_input(t("gan.seed"), 0, MAX_SEED, key="gan.seed", on_change=_on_seed)
     c2.button(t("gan.new"), key="gan.new", on_click=_new_digit)
@@ -81,19 +85,20 @@ if gan is not None:
     key = f"gan.dirs.{version}"
     idx = committed(key, N_DIRECTIONS, -1)
     if idx[0] < 0:
-        idx = st.session_state.get(f"gan.dirs_init.{version}", [CENTER] * N_DIRECTIONS)
+        idx = st.session_state.get(f"gan.dirs_saved.{version}", [CENTER] * N_DIRECTIONS)
     offsets = STEPS[idx]
     frames = direction_filmstrips(gan, z, dirs, offsets, STEPS)
     sliders = [Slider(t("gan.direction", i=k + 1), STEPS.tolist(), int(i)) for k, i in enumerate(idx)]
     st.caption(t("gan.directions_help"))
     idx = scrubber(list(frames), sliders, key=key, size=image_size(320), caption=t("gan.generated"), columns=2)
+    st.session_state[f"gan.dirs_saved.{version}"] = idx
     latent = z + STEPS[idx] @ dirs
     img = generate(gan, latent)[0]
 
     # Keep the view in the URL so a teacher can share it.
     st.query_params["dirs"] = ",".join(map(str, idx))
     if st.session_state["gan.z_from_seed"]:
-        st.query_params["seed"] = str(st.session_state["gan.seed"])
+        st.query_params["seed"] = str(st.session_state["gan.seed_value"])
         st.query_params.pop("z", None)
     else:
         st.query_params["z"] = encode_latent(z)

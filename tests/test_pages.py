@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import run_page
@@ -127,7 +129,8 @@ def test_gan_view_comes_from_the_url(random_checkpoints, checkpoint_env):
     at = _gan_page({"seed": "5", "dirs": ",".join(["20"] * 8)})
     assert not at.exception
     assert at.number_input(key="gan.seed").value == 5
-    assert at.session_state["gan.dirs_init.1"] == [20] * 8
+    assert at.session_state["gan.dirs_saved.1"] == [20] * 8
+    assert json.loads(at.get("bidi_component")[0].proto.json)["sliders"][0]["index"] == 20
 
 
 @pytest.mark.parametrize("query", [{"seed": "abc"}, {"seed": "-3", "dirs": "1,2"}, {"z": "%%%"}, {"z": "AAAA", "dirs": "x,y,z,1,2,3,4,5"}])
@@ -136,6 +139,18 @@ def test_gan_url_garbage_falls_back(random_checkpoints, checkpoint_env, query):
     at = _gan_page(query)
     assert not at.exception and not at.error
     assert at.number_input(key="gan.seed").value == 0
+
+
+def test_gan_view_survives_a_visit_to_another_lab(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+    at.number_input(key="gan.seed").set_value(77).run()
+    z = at.session_state["gan.z"].copy()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/gan.py").run()
+    assert not at.exception
+    assert at.number_input(key="gan.seed").value == 77
+    assert (at.session_state["gan.z"] == z).all()
 
 
 def test_gan_inversion_loads_into_the_sliders(random_checkpoints, checkpoint_env):
