@@ -5,7 +5,8 @@ import streamlit as st
 from advdl.cards import headline
 from advdl.checkpoints import train_command
 from advdl.models import MODELS
-from advdl.ui.i18n import t
+from advdl.ui.course import ADVANCED, COURSE_MAP, GLOSSARY
+from advdl.ui.i18n import lang, t
 from advdl.ui.models import get_card
 
 st.title(t("app.title"))
@@ -21,6 +22,22 @@ for col, path, title, blurb in [
     with col.container(border=True):
         st.page_link(path, label=t(title))
         st.write(t(blurb))
+
+st.subheader(t("home.course_map"))
+zh = lang() == "zh"
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("\n".join(
+        f"- **{c_zh if zh else c_en}**\n" + "\n".join(f"    - {i_zh if zh else i_en}" for i_zh, i_en in items)
+        for c_zh, c_en, items in COURSE_MAP
+    ))
+with right.container(border=True):
+    st.markdown(f"**{t('home.advanced')}**")
+    for a_zh, a_en, d_zh, d_en, path in ADVANCED:
+        st.page_link(path, label=a_zh if zh else a_en, icon="➡️")
+        st.caption(d_zh if zh else d_en)
+    with st.expander(t("home.glossary")):
+        st.table({"中文": [g[0] for g in GLOSSARY], "English": [g[1] for g in GLOSSARY]})
 
 st.subheader(t("home.models"))
 cols = st.columns(3)

@@ -31,6 +31,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.gan_blurb": {"zh": "拖动潜变量，观察 DCGAN 生成的数字如何变化。", "en": "Move the latent variables and watch a DCGAN digit change."},
     "home.ae_blurb": {"zh": "手写一个数字，加噪声，比较四种自动编码器的重建。", "en": "Draw a digit, add noise, compare four autoencoders' reconstructions."},
     "home.caps_blurb": {"zh": "胶囊网络读出你的数字，扰动 16 维胶囊向量看重建变化。", "en": "A CapsNet reads your digit; perturb its 16-D capsule and watch the reconstruction."},
+    "home.course_map": {"zh": "课程地图", "en": "Course map"},
+    "home.advanced": {"zh": "高级主题（本实验室）", "en": "Advanced topics (this lab)"},
+    "home.glossary": {"zh": "术语表", "en": "Glossary"},
     "home.models": {"zh": "已训练的模型", "en": "Trained models"},
     "home.params": {"zh": "参数量", "en": "Parameters"},
     "home.epochs": {"zh": "训练轮数", "en": "Epochs"},
@@ -190,18 +193,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "common.class": {"zh": "类别", "en": "Class"},
     "common.loss": {"zh": "损失", "en": "Loss"},
 }
-
-GLOSSARY = [
-    ("生成器", "generator"),
-    ("判别器", "discriminator"),
-    ("潜变量", "latent variable"),
-    ("编码器", "encoder"),
-    ("解码器", "decoder"),
-    ("降噪自编码器", "denoising autoencoder"),
-    ("胶囊", "capsule"),
-    ("动态路由", "dynamic routing"),
-    ("耦合系数", "coupling coefficient"),
-]
 
 
 def lang() -> str:
