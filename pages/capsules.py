@@ -74,7 +74,7 @@ if img is not None and capsnet is not None:
     st.subheader(t("caps.fig4"))
     fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), np.round(np.linspace(-0.25, 0.25, 11), 2))
     tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
-    st.image(tile, caption=t("caps.fig4_caption"), width=560)
+    st.image(tile, caption=t("caps.fig4_caption"), width=image_size(420))
     buf = io.BytesIO()
     Image.fromarray(tile).resize((tile.shape[1] * 3, tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
     st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")

@@ -149,7 +149,7 @@ def bench_browser(repeats: int) -> dict:
             wait_idle(page)
             page.locator(".scrub-img").first.wait_for(state="visible")
             res["cold_start_to_gan_lab_s"] = round(time.perf_counter() - t0, 2)
-            for lab, label in (("gan", "Direction 1"), ("capsules", "Dimension 1")):
+            for lab, label in (("gan", "Direction 1"), ("capsules", "Dim 1")):
                 if lab != "gan":
                     page.goto(f"{url}/{lab}?lang=en")
                     wait_idle(page)

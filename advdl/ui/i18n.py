@@ -179,7 +179,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "caps.iteration": {"zh": "第 {r} 次迭代", "en": "Iteration {r}"},
     "caps.share": {"zh": "流向类别 {c} 的平均份额", "en": "Mean share routed to class {c}"},
     "caps.recon": {"zh": "由胶囊重建", "en": "Reconstructed from the capsule"},
-    "caps.dim": {"zh": "维度 {i}", "en": "Dimension {i}"},
+    "caps.dim": {"zh": "维度 {i}", "en": "Dim {i}"},
     "caps.perturb": {"zh": "扰动所选胶囊的 16 个维度", "en": "Perturb the 16 dimensions of the selected capsule"},
     "caps.reset": {"zh": "复位", "en": "Reset"},
     "caps.notes_title": {"zh": "课程笔记：为什么需要胶囊", "en": "Course notes: why capsules"},

@@ -31,8 +31,10 @@ CSS = """
 .scrub-fig { margin: 0; text-align: center; }
 .scrub-img { image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; }
 .scrub-cap { font-size: 0.95rem; opacity: 0.75; margin-top: 0.3rem; }
-.scrub-sliders { display: grid; grid-template-columns: repeat(var(--cols, 1), minmax(12rem, 1fr)); gap: 0.2rem 1.2rem; flex: 1; min-width: 14rem; }
-.scrub-row label { display: flex; justify-content: space-between; font-size: 0.95rem; }
+.scrub-sliders { display: grid; grid-template-columns: repeat(var(--cols, 1), minmax(5.5rem, 1fr)); gap: 0.2rem 1rem; flex: 1 1 20rem; min-width: 0; }
+.scrub-row { min-width: 0; }
+.scrub-row label { display: flex; justify-content: space-between; gap: 0.3rem; font-size: 0.95rem; }
+.scrub-row label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .scrub-row output { font-variant-numeric: tabular-nums; font-weight: 600; color: var(--st-primary-color, #0b57d0); }
 .scrub-row input[type=range] { width: 100%; accent-color: var(--st-primary-color, #0b57d0); height: 1.6rem; cursor: grab; }
 .scrub-row input[type=range]:active { cursor: grabbing; }

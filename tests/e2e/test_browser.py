@@ -107,7 +107,7 @@ def drag_and_count(page, label: str, fraction: float = 0.5, moves: int = 40) -> 
     return changes
 
 
-@pytest.mark.parametrize("lab,label", [("gan", "Direction 1"), ("capsules", "Dimension 1")])
+@pytest.mark.parametrize("lab,label", [("gan", "Direction 1"), ("capsules", "Dim 1")])
 def test_scrubber_morphs_while_dragging_and_commits_on_release(page, app_url, lab, label):
     page.goto(f"{app_url}/{lab}?lang=en")
     wait_idle(page)
