@@ -50,11 +50,13 @@ if clean is not None and models:
     results = reconstruct(models, noisy, clean)
     best = max(results, key=lambda n: results[n].psnr)
     st.subheader(t("ae.recons"))
-    cols = st.columns(len(results) + 1)
-    cols[0].image(upscale(noisy, 224), caption=t("ae.clean_shown") if use_clean else t("ae.noisy"))
-    for col, (name, r) in zip(cols[1:], results.items()):
+    # One row on a monitor; rows of three on a projector, so that each image stays large.
+    per_row = 3 if presenting() else len(results) + 1
+    cells = [c for _ in range(0, len(results) + 1, per_row) for c in st.columns(per_row)]
+    cells[0].image(upscale(noisy, 280), caption=t("ae.clean_shown") if use_clean else t("ae.noisy"), width="stretch")
+    for col, (name, r) in zip(cells[1:], results.items()):
         mark = f" ★ {t('ae.best')}" if name == best else ""
-        col.image(upscale(r.image, 224), caption=f"{t(f'ae.{name}')}{mark}")
+        col.image(upscale(r.image, 280), caption=f"{t(f'ae.{name}')}{mark}", width="stretch")
         col.markdown(f"PSNR **{r.psnr:.1f} dB** · SSIM **{r.ssim:.2f}** · BCE {r.bce:.3f}")
 
     st.subheader(t("ae.codes"))

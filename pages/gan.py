@@ -109,14 +109,15 @@ if gan is not None:
         probs = classify_batch(cnn, img[None])[0]
         m2.metric(t("gan.cnn_label_short"), f"{int(probs.argmax())}", f"{float(probs.max()):.0%}", delta_color="off")
 
-    with st.expander(t("gan.raw")):
-        st.caption(t("gan.raw_help"))
-        table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=f"gan.raw.{version}.{','.join(map(str, idx))}",
-                               width="stretch", hide_index=False)
-        edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
-        if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
-            _set_latent(edited, False)
-            st.rerun()
+    if not presenting():  # a secondary control: hidden on the projector
+        with st.expander(t("gan.raw")):
+            st.caption(t("gan.raw_help"))
+            table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=f"gan.raw.{version}.{','.join(map(str, idx))}",
+                                   width="stretch", hide_index=False)
+            edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
+            if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
+                _set_latent(edited, False)
+                st.rerun()
 
     # --- morph one digit into another
     st.subheader(t("gan.morph"))

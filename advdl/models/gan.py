@@ -1,7 +1,8 @@
 """A DCGAN for 28 x 28 digits, following Radford, Metz and Chintala (2015).
 
-Generator: z (100-D, standard normal) -> linear projection reshaped to 7x7 maps ->
-transposed convolutions to 28x28, BatchNorm and ReLU, tanh output (images in [-1, 1]).
+Generator: z (100-D, standard normal) -> linear projection reshaped to 7x7 maps -> a stride-1
+transposed convolution that refines them -> strided transposed convolutions to 14x14 and 28x28,
+BatchNorm and ReLU throughout, tanh output (images in [-1, 1]).
 Discriminator: strided convolutions (no pooling), BatchNorm, LeakyReLU, no hidden fully
 connected layer, one logit.
 """
@@ -19,6 +20,7 @@ class DCGANConfig:
     z_dim: int = 100
     ngf: int = 64  # generator width: 2*ngf maps at 7x7, ngf at 14x14
     ndf: int = 64  # discriminator width
+    g_refine: int = 1  # stride-1 3x3 transposed convolutions at 7x7 before upsampling
 
 
 class Generator(nn.Module):
@@ -26,8 +28,12 @@ class Generator(nn.Module):
         super().__init__()
         c, g = config, config.ngf
         self.project = nn.Sequential(nn.Linear(c.z_dim, 2 * g * 49, bias=False), nn.BatchNorm1d(2 * g * 49), nn.ReLU(True))
+        refine = []
+        for _ in range(c.g_refine):
+            refine += [nn.ConvTranspose2d(2 * g, 2 * g, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * g), nn.ReLU(True)]
         self.net = nn.Sequential(
             # state size. (2*ngf) x 7 x 7
+            *refine,
             nn.ConvTranspose2d(2 * g, g, 4, 2, 1, bias=False), nn.BatchNorm2d(g), nn.ReLU(True),
             # state size. ngf x 14 x 14
             nn.ConvTranspose2d(g, 1, 4, 2, 1), nn.Tanh(),

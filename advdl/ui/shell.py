@@ -11,7 +11,7 @@ import streamlit as st
 PRESENT_CSS = """
 <style>
 html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
-[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+[data-testid="stMainBlockContainer"] { padding: 1.5rem 1.5rem 3rem; max-width: 100%; }
 h1 { font-size: 2.2rem !important; }
 </style>
 """

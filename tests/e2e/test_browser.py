@@ -25,16 +25,72 @@ def test_app_opens_and_switches_pages(page, app_url):
         assert page.locator("[data-testid='stException']").count() == 0, slug
 
 
-def test_language_is_kept_in_the_url(page, app_url):
-    page.goto(f"{app_url}/?lang=en")
+def _visible_text(page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+@pytest.mark.parametrize("slug,title", [("", "app.title"), ("gan", "gan.title"), ("autoencoders", "ae.title"), ("capsules", "caps.title")])
+def test_switching_the_language_changes_every_page_and_survives_a_reload(page, app_url, slug, title):
+    from advdl.ui.i18n import STRINGS
+
+    page.goto(f"{app_url}/{slug}?lang=en")
     wait_idle(page)
+    page.wait_for_selector(f"h1:has-text('{STRINGS[title]['en']}')")
+    english = _visible_text(page)
     page.locator("[data-testid='stSidebar'] label:has-text('中文')").click()
     wait_idle(page)
-    page.wait_for_selector("h1:has-text('深度学习高级主题实验室')")
+    page.wait_for_selector(f"h1:has-text('{STRINGS[title]['zh']}')")
     assert "lang=zh" in page.url
+    chinese = _visible_text(page)
+    # not just the title: most of the visible text is now Chinese, none of the English headings stay
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in chinese) > 40
+    gone = [line for line in english.splitlines() if len(line) > 12 and line.isascii() and line in chinese]
+    assert len(gone) <= 2, gone  # numbers and model names may stay; sentences may not
     page.reload()
     wait_idle(page)
-    page.wait_for_selector("h1:has-text('深度学习高级主题实验室')")
+    page.wait_for_selector(f"h1:has-text('{STRINGS[title]['zh']}')")
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+OVERFLOW = """() => ['html', 'body', '[data-testid=stAppViewContainer]', '[data-testid=stMain]', '[data-testid=stMainBlockContainer]']
+  .map(sel => document.querySelector(sel)).filter(Boolean)
+  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + ' ' + (e.dataset.testid || '') + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
+
+
+def _ae_main_images(page) -> list[float]:
+    from advdl.ui.i18n import STRINGS
+
+    heights = []
+    for key in ["ae.noisy", "ae.ae_plain", "ae.ae_deep", "ae.ae_conv", "ae.ae_denoise"]:
+        box = page.locator(f"[data-testid='stImageContainer']:has([data-testid='stImageCaption']:has-text('{STRINGS[key]['en']}')) img").first
+        heights.append(box.bounding_box()["height"])
+    return heights
+
+
+@pytest.mark.parametrize("lab", ["gan", "autoencoders", "capsules"])
+def test_presentation_mode_fits_a_1280x720_projector(browser, app_url, lab):
+    from advdl.ui.i18n import STRINGS
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    pg = ctx.new_page()
+    try:
+        pg.goto(f"{app_url}/{lab}?lang=en&present=1")
+        wait_idle(pg)
+        pg.wait_for_timeout(500)
+        assert pg.locator("[data-testid='stException']").count() == 0
+        assert pg.evaluate(OVERFLOW) == []  # no horizontal scrollbar anywhere in the page's frame
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 1280
+        if lab == "autoencoders":
+            heights = _ae_main_images(pg)  # the noisy input and the four reconstructions
+        else:
+            img = pg.locator(".scrub-img").first  # the generated digit / the capsules' reconstruction
+            img.wait_for(state="visible")
+            heights = [img.bounding_box()["height"]]
+        assert min(heights) >= 280, heights
+        notes = {"gan": "gan.notes_title", "autoencoders": "ae.notes_title", "capsules": "caps.notes_title"}[lab]
+        assert pg.locator(f"[data-testid='stExpander']:has-text('{STRINGS[notes]['en']}')").count() == 0  # notes hidden
+    finally:
+        ctx.close()
 
 
 def draw_stroke(page, points):
