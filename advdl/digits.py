@@ -47,13 +47,20 @@ class Digit:
     """
 
     image: np.ndarray | None
+    coverage: float = 0.0  # the share of the input's area covered by ink (> 0.5)
 
     @property
     def empty(self) -> bool:
         return self.image is None
 
+    @property
+    def overfilled(self) -> bool:
+        """Ink over most of the input: a scribble, not a digit (a digit covers ~10-20 %)."""
+        return self.coverage > FULL_COVERAGE
+
 
 EMPTY = Digit(None)
+FULL_COVERAGE = 0.5
 
 
 # ----------------------------------------------------------------------------- decoding uploads
@@ -123,12 +130,20 @@ def _to_gray(arr: np.ndarray) -> np.ndarray:
     return lum
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
-    """Light ink on a dark ground, with the ground at 0 and the strongest ink at 1."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ground = float(np.median(border))
-    if ground > 0.5:  # dark on light: invert
-        gray, ground = 1.0 - gray, 1.0 - ground
+def _ink(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
+    """Light ink on a dark ground, with the ground at 0 and the strongest ink at 1.
+
+    ``light_ink`` says which way round the input is (the canvas: light strokes on black); when
+    None it is guessed from the border, which is mostly ground in any photo of a digit.
+    """
+    if light_ink is None:
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        ground = float(np.median(border))
+        if ground > 0.5:  # dark on light: invert
+            gray, ground = 1.0 - gray, 1.0 - ground
+    else:
+        gray = gray if light_ink else 1.0 - gray
+        ground = 0.0
     span = float(gray.max()) - ground
     if span <= 1e-6:
         return np.zeros_like(gray)
@@ -140,10 +155,12 @@ def _resize(a: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.asarray(img.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32)
 
 
-def prepare_digit(source: np.ndarray | Image.Image | bytes) -> Digit:
+def prepare_digit(source: np.ndarray | Image.Image | bytes, light_ink: bool | None = None) -> Digit:
     """Turn a canvas RGBA array, an image array, a PIL image or an uploaded file into a digit.
 
-    Returns :data:`EMPTY` when there is (almost) no ink. Uploads that cannot be decoded safely
+    ``light_ink`` fixes the polarity (True for the canvas's light strokes); None guesses it from
+    the border. Returns :data:`EMPTY` when there is (almost) no ink; the digit's ``coverage``
+    tells a scribble over the whole input from a digit. Uploads that cannot be decoded safely
     raise :class:`ImageTooLargeError` or :class:`UnreadableImageError`.
     """
     if isinstance(source, (bytes, bytearray, io.IOBase)):
@@ -153,7 +170,7 @@ def prepare_digit(source: np.ndarray | Image.Image | bytes) -> Digit:
     gray = _to_gray(source)
     if gray.size == 0 or min(gray.shape) < 2:
         return EMPTY
-    ink = _ink(gray)
+    ink = _ink(gray, light_ink)
     h, w = ink.shape
     # Ignore faint specks: the ink must amount to at least ~1.5 MNIST pixels' worth of area.
     cell = (max(h, w) / SIZE) ** 2
@@ -178,7 +195,7 @@ def prepare_digit(source: np.ndarray | Image.Image | bytes) -> Digit:
     top, left = int(round(cy - (SIZE - 1) / 2)), int(round(cx - (SIZE - 1) / 2))
     out = big[top : top + SIZE, left : left + SIZE]
     out = out / max(float(out.max()), 1e-6)
-    return Digit(np.clip(out, 0.0, 1.0).astype(np.float32))
+    return Digit(np.clip(out, 0.0, 1.0).astype(np.float32), coverage=float(mask.mean()))
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:

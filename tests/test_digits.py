@@ -101,6 +101,26 @@ def _png_header_only(w: int, h: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
 
 
+def test_a_canvas_full_of_ink_is_a_scribble_not_a_digit():
+    full = np.full((320, 320, 4), 255, np.uint8)  # white strokes everywhere on the canvas
+    full[150:170, 150:170] = 0  # a few gaps
+    d = prepare_digit(full, light_ink=True)
+    assert not d.empty and d.overfilled and d.coverage > 0.9
+    seven = prepare_digit(np.asarray(draw_seven()), light_ink=True)
+    assert not seven.overfilled and 0.02 < seven.coverage < 0.3
+
+
+def test_the_canvas_polarity_holds_even_when_strokes_cover_the_border():
+    # A digit drawn so large that its strokes run along the canvas edges: guessing the polarity
+    # from the border would read the black gaps as ink; the canvas says its ink is light.
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 279, 279], outline=(255, 255, 255, 255), width=40)  # a huge "0"
+    got = prepare_digit(np.asarray(img), light_ink=True)
+    assert not got.empty and not got.overfilled
+    assert got.image[14, 14] < 0.1 and got.image[14, 4:7].max() > 0.9  # hollow centre, inked ring
+
+
 def test_huge_png_is_refused_before_decoding():
     with pytest.raises(ImageTooLargeError):
         prepare_digit(_png_header_only(20000, 20000))

@@ -48,9 +48,12 @@ def _draw(ns: str) -> np.ndarray | None:
         return_image_data=True, key=f"{ns}.canvas",
     )
     data = result.image_data
-    digit = prepare_digit(data) if data is not None else None
+    digit = prepare_digit(data, light_ink=True) if data is not None else None
     if digit is None or digit.empty:
         st.info(t("input.empty"))
+        return None
+    if digit.overfilled:
+        st.warning(t("input.overfilled", pct=round(100 * digit.coverage)))
         return None
     return digit.image
 
@@ -73,7 +76,10 @@ def _upload(ns: str) -> np.ndarray | None:
         st.error(t(exc.code, detail=str(exc)))
         return None
     if digit.empty:
-        st.warning(t("input.empty"))
+        st.warning(t("input.no_digit"))
+        return None
+    if digit.overfilled:
+        st.warning(t("input.overfilled", pct=round(100 * digit.coverage)))
         return None
     return digit.image
 

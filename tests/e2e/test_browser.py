@@ -118,6 +118,28 @@ def test_drawn_digit_reaches_the_autoencoders(page, app_url):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_a_dot_is_read_and_a_canvas_full_of_ink_is_refused(page, app_url):
+    page.goto(f"{app_url}/autoencoders?lang=en")
+    wait_idle(page)
+    page.locator("label:has-text('Draw')").first.click()
+    wait_idle(page)
+    draw_stroke(page, [(150, 150), (152, 151)])  # a single dot
+    page.wait_for_selector("text=The 28×28 image the models see", timeout=30_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    # now scribble over the whole canvas
+    for y in range(8, 320, 16):
+        draw_stroke(page, [(4, y), (316, y)])
+    page.wait_for_selector("text=which is not a digit", timeout=30_000)
+    wait_idle(page)
+    assert page.locator("text=The 28×28 image the models see").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+    # the rest of the lab goes on: a sample digit still works
+    page.locator("label:has-text('Sample digit')").first.click()
+    wait_idle(page)
+    page.wait_for_selector("text=The 28×28 image the models see", timeout=30_000)
+
+
 def test_deep_link_on_a_fresh_server_goes_through_the_shell(browser, tmp_path):
     from .conftest import lab_checkpoints, start_server
 
