@@ -15,7 +15,7 @@ from advdl.models.gan import sefa_directions
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import get_model
+from advdl.ui.models import get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
@@ -38,6 +38,12 @@ def _directions(_gan, stamp: int) -> np.ndarray:
 @st.cache_resource(show_spinner=False)
 def _bank(_gan, _cnn, stamp: int):
     return latent_bank(_gan, _cnn, n=3000, seed=1, min_confidence=0.95)
+
+
+def _gif(frames: np.ndarray) -> bytes:
+    """The morph as an animated GIF, made only when asked for (the download's click)."""
+    with heavy_job(show=False):
+        return gif_bytes(frames)
 
 
 def _seed_latent(seed: int) -> np.ndarray:
@@ -143,7 +149,7 @@ if gan is not None:
         with left:
             fr = np.linspace(0, 1, 17).round(3).tolist()
             scrubber([morph], [Slider(t("gan.position"), fr, 0)], key=f"gan.morph_scrub.{hash(path.tobytes()) & 0xFFFFFFF}", size=220)
-            st.download_button(t("gan.gif"), gif_bytes(morph), file_name="morph.gif", mime="image/gif", key="gan.gif")
+            st.download_button(t("gan.gif"), lambda: _gif(morph), file_name="morph.gif", mime="image/gif", key="gan.gif")
         if cnn is not None:
             p = classify_batch(cnn, morph)
             fig = go.Figure()
@@ -158,10 +164,12 @@ if gan is not None:
     st.caption(t("gan.invert_help"))
     target = digit_input("gan")
     if target is not None and st.button(t("gan.invert_go"), key="gan.invert_go", type="primary"):
-        bar = st.progress(0.0, text=t("gan.inverting"))
-        inv = invert(gan, target, steps=150, restarts=4, progress=lambda f: bar.progress(f, text=t("gan.inverting")))
-        bar.empty()
-        st.session_state["gan.inversion"] = (target, inv)
+        with heavy_job() as free:
+            if free:
+                bar = st.progress(0.0, text=t("gan.inverting"))
+                inv = invert(gan, target, steps=150, restarts=4, progress=lambda f: bar.progress(f, text=t("gan.inverting")))
+                bar.empty()
+                st.session_state["gan.inversion"] = (target, inv)
     if "gan.inversion" in st.session_state:
         tgt, inv = st.session_state["gan.inversion"]
         a, b, c = st.columns(3)

@@ -166,6 +166,25 @@ def test_gan_inversion_loads_into_the_sliders(random_checkpoints, checkpoint_env
     assert not (at.session_state["gan.z"] == z_before).all()
 
 
+def test_an_inversion_waits_for_a_free_slot_and_says_when_the_server_is_busy(random_checkpoints, checkpoint_env, monkeypatch):
+    from advdl.ui.models import _heavy_slots
+
+    checkpoint_env(random_checkpoints)
+    monkeypatch.setenv("ADVDL_HEAVY_WAIT_S", "0.3")
+    at = run_page("gan")
+    slots = _heavy_slots()
+    assert slots.acquire(blocking=False)  # another session's inversion holds the only slot
+    try:
+        at.button(key="gan.invert_go").click().run()
+    finally:
+        slots.release()
+    assert not at.exception
+    assert any("The server is busy" in w.value for w in at.warning)
+    assert "gan.inversion" not in at.session_state
+    at.button(key="gan.invert_go").click().run()  # the slot is free again
+    assert not at.exception and "gan.inversion" in at.session_state
+
+
 def test_a_digit_picked_in_one_lab_is_offered_in_another(random_checkpoints, checkpoint_env):
     checkpoint_env(random_checkpoints)
     at = run_page("autoencoders")

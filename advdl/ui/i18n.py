@@ -60,6 +60,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "input.draw_hint": {"zh": "在黑色画布上用鼠标写一个数字（工具栏可撤销、清空）。", "en": "Write a digit on the black canvas with the mouse (undo and clear in the toolbar)."},
     "input.seen": {"zh": "模型看到的 28×28 图像", "en": "The 28×28 image the models see"},
     "input.empty": {"zh": "画布是空的：请先写一个数字。", "en": "The canvas is empty: write a digit first."},
+    "common.queued": {"zh": "服务器正忙，正在排队…", "en": "The server is busy: queued…"},
+    "common.busy": {"zh": "服务器正忙，请稍后再试。", "en": "The server is busy: try again in a moment."},
     "input.no_digit": {"zh": "这张图片里找不到数字（空白或对比度太低）。", "en": "No digit found in this image (it is blank or has too little contrast)."},
     "input.overfilled": {"zh": "墨迹覆盖了 {pct}% 的画面，这不像一个数字：请清空后只写一个数字。", "en": "Ink covers {pct}% of the picture, which is not a digit: clear it and write one digit."},
     "input.no_upload": {"zh": "请选择一张图片。", "en": "Choose an image."},

@@ -8,6 +8,9 @@ command that trains it; the page goes on without the parts that need that model.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 import torch
@@ -56,3 +59,36 @@ def get_card(name: str) -> dict | None:
         return checkpoints.read_card(name)
     except CheckpointError:
         return None
+
+
+# ----------------------------------------------------------------------------- heavy jobs
+@st.cache_resource(show_spinner=False)
+def _heavy_slots() -> threading.BoundedSemaphore:
+    # One heavy job (an inversion, a GIF) at a time per server by default: on 2 cores it gets one
+    # and every other session's sliders keep the other.
+    return threading.BoundedSemaphore(max(1, int(os.environ.get("ADVDL_HEAVY_JOBS", "1"))))
+
+
+@contextmanager
+def heavy_job(wait_s: float | None = None, show: bool = True) -> Iterator[bool]:
+    """Run a heavy job when a slot is free; yields False (after a translated message) when none
+    frees up within ``wait_s`` seconds (default 30, or $ADVDL_HEAVY_WAIT_S), so that one student
+    cannot starve the others."""
+    wait_s = float(os.environ.get("ADVDL_HEAVY_WAIT_S", "30")) if wait_s is None else wait_s
+    slots = _heavy_slots()
+    got = slots.acquire(blocking=False)
+    if not got:
+        if show:
+            with st.spinner(t("common.queued")):
+                got = slots.acquire(timeout=wait_s)
+        else:
+            got = slots.acquire(timeout=wait_s)
+    if not got:
+        if show:
+            st.warning(t("common.busy"))
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        slots.release()
