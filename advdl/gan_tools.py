@@ -56,9 +56,10 @@ class LatentBank:
 
 
 @torch.inference_mode()
-def latent_bank(gan, cnn, n: int = 2000, seed: int = 0, min_confidence: float = 0.95) -> LatentBank:
+def latent_bank(gan, cnn, n: int = 2000, seed: int = 0, min_confidence: float = 0.95, batch: int = 250) -> LatentBank:
     z = torch.randn(n, gan.config.z_dim, generator=torch.Generator().manual_seed(seed))
-    probs = F.softmax(cnn(gan.generate(z)), 1)
+    # In batches: 3000 images at once would briefly hold ~1 GB of activations in the server.
+    probs = torch.cat([F.softmax(cnn(gan.generate(zb)), 1) for zb in z.split(batch)])
     conf, labels = probs.max(1)
     keep = conf >= min_confidence
     return LatentBank(z[keep].numpy(), labels[keep].numpy(), conf[keep].numpy())
@@ -87,15 +88,21 @@ def invert(
     g = torch.Generator().manual_seed(seed)
     tgt = torch.as_tensor(np.asarray(target, np.float32)).reshape(1, 1, 28, 28)
     z = torch.randn(restarts, gan.config.z_dim, generator=g).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
+    # Adam written out for one tensor: torch.optim would import torch._dynamo and sympy into the
+    # server (~150 MB) for a 400-number problem.
+    m, v, (b1, b2, eps) = torch.zeros_like(z), torch.zeros_like(z), (0.9, 0.999, 1e-8)
     # Gradients only for z (autograd.grad): the shared, cached model is never modified, so
     # several sessions can invert at once.
     for step in range(steps):
         img = gan.generate(z)
         per = ((img - tgt) ** 2).flatten(1).mean(1)
         loss = per.sum() + prior * (z**2).mean(1).sum()
-        (z.grad,) = torch.autograd.grad(loss, [z])
-        opt.step()
+        (grad,) = torch.autograd.grad(loss, [z])
+        with torch.no_grad():
+            m.mul_(b1).add_(grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            m_hat, v_hat = m / (1 - b1 ** (step + 1)), v / (1 - b2 ** (step + 1))
+            z.sub_(lr * m_hat / (v_hat.sqrt() + eps))
         if progress and (step % 10 == 9 or step == steps - 1):
             progress((step + 1) / steps)
     with torch.no_grad():

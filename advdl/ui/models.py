@@ -92,3 +92,14 @@ def heavy_job(wait_s: float | None = None, show: bool = True) -> Iterator[bool]:
         yield True
     finally:
         slots.release()
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand the memory a heavy job freed back to the OS (glibc keeps it otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -45,7 +45,8 @@ def lab_checkpoints(root: Path) -> Path:
 
 def start_server(ckpt_root: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "ADVDL_CHECKPOINTS": str(ckpt_root), "PYTHONUNBUFFERED": "1"}
+    # As `make run` starts it: few malloc arenas keep a many-threaded server's memory in check.
+    env = {"MALLOC_ARENA_MAX": "2", **os.environ, "ADVDL_CHECKPOINTS": str(ckpt_root), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
