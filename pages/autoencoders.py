@@ -23,13 +23,6 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
 st.title(t("ae.title"))
 clean = digit_input("ae")
 
-c1, c2, c3, c4 = st.columns(4)
-noise_labels = {k: t(f"ae.noise.{k}") for k in NOISE_KINDS}
-kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
-strength = c2.slider(t("ae.strength"), 0.0, 1.0, 0.5, 0.05, key="ae.strength")
-seed = c3.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
-use_clean = c4.toggle(t("ae.clean_input"), False, key="ae.clean")
-
 models = {name: m for name in AUTOENCODERS if (m := get_model(name)) is not None}
 
 
@@ -41,62 +34,88 @@ def _latent_map(path: str, stamp: float) -> LatentMap | None:
         return None
 
 
-map_path = checkpoints.checkpoint_dir("ae_plain") / FILENAME
-lmap = _latent_map(str(map_path), map_path.stat().st_mtime) if map_path.exists() else None
+@st.fragment
+def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) -> None:
+    """Noise, the four reconstructions, their codes, the noise sweep and the latent map. A
+    fragment: changing the noise or clicking the map reruns only this part of the lab."""
+    c1, c2, c3, c4 = st.columns(4)
+    noise_labels = {k: t(f"ae.noise.{k}") for k in NOISE_KINDS}
+    kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
+    strength = c2.slider(t("ae.strength"), 0.0, 1.0, 0.5, 0.05, key="ae.strength")
+    seed = c3.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
+    use_clean = c4.toggle(t("ae.clean_input"), False, key="ae.clean")
 
-results = {}
-if clean is not None and models:
-    noisy = clean if use_clean else add_noise(clean, kind, strength, seed=int(seed))
-    results = reconstruct(models, noisy, clean)
-    best = max(results, key=lambda n: results[n].psnr)
-    st.subheader(t("ae.recons"))
-    # One row on a monitor; rows of three on a projector, so that each image stays large.
-    per_row = 3 if presenting() else len(results) + 1
-    cells = [c for _ in range(0, len(results) + 1, per_row) for c in st.columns(per_row)]
-    cells[0].image(upscale(noisy, 280), caption=t("ae.clean_shown") if use_clean else t("ae.noisy"), width="stretch")
-    for col, (name, r) in zip(cells[1:], results.items()):
-        mark = f" ★ {t('ae.best')}" if name == best else ""
-        col.image(upscale(r.image, 280), caption=f"{t(f'ae.{name}')}{mark}", width="stretch")
-        col.markdown(f"PSNR **{r.psnr:.1f} dB** · SSIM **{r.ssim:.2f}** · BCE {r.bce:.3f}")
+    results = {}
+    if clean is not None and models:
+        noisy = clean if use_clean else add_noise(clean, kind, strength, seed=int(seed))
+        results = reconstruct(models, noisy, clean)
+        best = max(results, key=lambda n: results[n].psnr)
+        st.subheader(t("ae.recons"))
+        # One row on a monitor; rows of three on a projector, so that each image stays large.
+        per_row = 3 if presenting() else len(results) + 1
+        cells = [c for _ in range(0, len(results) + 1, per_row) for c in st.columns(per_row)]
+        cells[0].image(upscale(noisy, 280), caption=t("ae.clean_shown") if use_clean else t("ae.noisy"), width="stretch")
+        for col, (name, r) in zip(cells[1:], results.items()):
+            mark = f" ★ {t('ae.best')}" if name == best else ""
+            col.image(upscale(r.image, 280), caption=f"{t(f'ae.{name}')}{mark}", width="stretch")
+            col.markdown(f"PSNR **{r.psnr:.1f} dB** · SSIM **{r.ssim:.2f}** · BCE {r.bce:.3f}")
 
-    st.subheader(t("ae.codes"))
-    dense = [n for n in ("ae_plain", "ae_deep") if n in models]
-    code_cols = st.columns(len(dense) + 1)
-    for col, name in zip(code_cols, dense):
-        code = encode(models[name], noisy)
-        fig = go.Figure(go.Bar(x=list(range(1, len(code) + 1)), y=code, marker_color="#0b57d0"))
-        fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=t("ae.code_of", name=t(f"ae.{name}")), xaxis_title=t("caps.dimension"))
-        col.plotly_chart(fig, width="stretch")
-    if "ae_conv" in models:
-        maps = encode(models["ae_conv"], noisy)  # (32, 7, 7)
-        scaled = maps / max(float(maps.max()), 1e-6)
-        code_cols[-1].image(grid(scaled, nrow=8, pad=1), caption=t("ae.conv_code"), width="stretch")
+        st.subheader(t("ae.codes"))
+        dense = [n for n in ("ae_plain", "ae_deep") if n in models]
+        code_cols = st.columns(len(dense) + 1)
+        for col, name in zip(code_cols, dense):
+            code = encode(models[name], noisy)
+            fig = go.Figure(go.Bar(x=list(range(1, len(code) + 1)), y=code, marker_color="#0b57d0"))
+            fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=t("ae.code_of", name=t(f"ae.{name}")), xaxis_title=t("caps.dimension"))
+            col.plotly_chart(fig, width="stretch")
+        if "ae_conv" in models:
+            maps = encode(models["ae_conv"], noisy)  # (32, 7, 7)
+            scaled = maps / max(float(maps.max()), 1e-6)
+            code_cols[-1].image(grid(scaled, nrow=8, pad=1), caption=t("ae.conv_code"), width="stretch")
 
-if "ae_plain" in models and lmap is not None:
-    st.subheader(t("ae.map"))
-    left, right = st.columns([3, 1])
-    fig = go.Figure()
-    for c in range(10):
-        rows = np.flatnonzero(lmap.labels == c)
-        fig.add_scatter(x=lmap.coords[rows, 0], y=lmap.coords[rows, 1], mode="markers", name=str(c),
-                          marker=dict(size=6, color=COLORS[c], opacity=0.7), customdata=rows)
-    if clean is not None:
-        here = lmap.project(encode(models["ae_plain"], noisy if results else clean))
-        fig.add_scatter(x=[here[0]], y=[here[1]], mode="markers", name=t("ae.you"),
-                        marker=dict(size=22, symbol="star", color="#000", line=dict(color="#fff", width=2)))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title=t("common.class")), xaxis_title="PC 1", yaxis_title="PC 2")
-    event = left.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="ae.map")
-    points = [p for p in (event.selection.points if event else []) if "customdata" in p]
-    with right:
-        if points:
-            row = int(points[0]["customdata"] if not isinstance(points[0]["customdata"], list) else points[0]["customdata"][0])
-            picked = lmap.images[row].astype(np.float32) / 255.0
-            st.image(upscale(picked, 160), caption=t("ae.picked", label=int(lmap.labels[row])))
-            st.image(upscale(reconstruct({"ae_plain": models["ae_plain"]}, picked, picked)["ae_plain"].image, 160), caption=t("ae.ae_plain"))
-        else:
-            st.caption(t("ae.map_hint"))
+    sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
+    if sweep:
+        st.subheader(t("ae.sweep"))
+        fig = go.Figure()
+        for i, (name, curve) in enumerate(sweep.items()):
+            sig = sorted(curve, key=float)
+            fig.add_scatter(x=[float(s) for s in sig], y=[curve[s] for s in sig], name=t(f"ae.{name}"), mode="lines+markers", line=dict(color=COLORS[i]))
+            if results and name in results and kind == "gaussian" and not use_clean:
+                fig.add_scatter(x=[strength], y=[results[name].psnr], mode="markers", marker=dict(size=14, symbol="x", color=COLORS[i]), showlegend=False)
+        fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("ae.sigma"), yaxis_title="PSNR (dB)")
+        st.plotly_chart(fig, width="stretch")
+        st.caption(t("ae.sweep_help"))
 
-if clean is not None and "ae_plain" in models and lmap is not None:
+    if "ae_plain" in models and lmap is not None:
+        st.subheader(t("ae.map"))
+        left, right = st.columns([3, 1])
+        fig = go.Figure()
+        for c in range(10):
+            rows = np.flatnonzero(lmap.labels == c)
+            fig.add_scatter(x=lmap.coords[rows, 0], y=lmap.coords[rows, 1], mode="markers", name=str(c),
+                              marker=dict(size=6, color=COLORS[c], opacity=0.7), customdata=rows)
+        if clean is not None:
+            here = lmap.project(encode(models["ae_plain"], noisy if results else clean))
+            fig.add_scatter(x=[here[0]], y=[here[1]], mode="markers", name=t("ae.you"),
+                            marker=dict(size=22, symbol="star", color="#000", line=dict(color="#fff", width=2)))
+        fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title=t("common.class")), xaxis_title="PC 1", yaxis_title="PC 2")
+        event = left.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="ae.map")
+        points = [p for p in (event.selection.points if event else []) if "customdata" in p]
+        with right:
+            if points:
+                row = int(points[0]["customdata"] if not isinstance(points[0]["customdata"], list) else points[0]["customdata"][0])
+                picked = lmap.images[row].astype(np.float32) / 255.0
+                st.image(upscale(picked, 160), caption=t("ae.picked", label=int(lmap.labels[row])))
+                st.image(upscale(reconstruct({"ae_plain": models["ae_plain"]}, picked, picked)["ae_plain"].image, 160), caption=t("ae.ae_plain"))
+            else:
+                st.caption(t("ae.map_hint"))
+
+
+@st.fragment
+def _editor_view(model, clean: np.ndarray, lmap: LatentMap) -> None:
+    """The plain autoencoder's code, edited while dragging. A fragment: committing a slider
+    reruns only this part."""
+    models = {"ae_plain": model}
     st.subheader(t("ae.edit"))
     st.caption(t("ae.edit_help"))
     code = encode(models["ae_plain"], clean)
@@ -113,18 +132,12 @@ if clean is not None and "ae_plain" in models and lmap is not None:
     sliders = [Slider(t("ae.code_dim", i=int(d) + 1), steps[k].round(2).tolist(), idx[k]) for k, d in enumerate(dims)]
     scrubber(list(frames), sliders, key=key, size=image_size(260), caption=t("ae.decoded"), columns=2)
 
-sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
-if sweep:
-    st.subheader(t("ae.sweep"))
-    fig = go.Figure()
-    for i, (name, curve) in enumerate(sweep.items()):
-        sig = sorted(curve, key=float)
-        fig.add_scatter(x=[float(s) for s in sig], y=[curve[s] for s in sig], name=t(f"ae.{name}"), mode="lines+markers", line=dict(color=COLORS[i]))
-        if results and name in results and kind == "gaussian" and not use_clean:
-            fig.add_scatter(x=[strength], y=[results[name].psnr], mode="markers", marker=dict(size=14, symbol="x", color=COLORS[i]), showlegend=False)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("ae.sigma"), yaxis_title="PSNR (dB)")
-    st.plotly_chart(fig, width="stretch")
-    st.caption(t("ae.sweep_help"))
+
+map_path = checkpoints.checkpoint_dir("ae_plain") / FILENAME
+lmap = _latent_map(str(map_path), map_path.stat().st_mtime) if map_path.exists() else None
+_noise_view(models, clean, lmap)
+if clean is not None and "ae_plain" in models and lmap is not None:
+    _editor_view(models["ae_plain"], clean, lmap)
 
 if not presenting():
     with st.expander(t("ae.notes_title")):

@@ -19,6 +19,17 @@ from advdl.viz import grid
 
 STEPS_PER_DIM = 41  # -0.25..0.25 in steps of 0.0125: a one-second drag shows 40 frames
 
+
+@st.fragment
+def _perturb_view(capsnet, capsule: np.ndarray, cls: int, steps: np.ndarray, key: str) -> None:
+    """The 16 dimension sliders of one digit capsule over its reconstructions. A fragment:
+    committing a slider reruns only this part, not the reading, Figure 4 or the routing."""
+    idx = committed(key, 16, STEPS_PER_DIM // 2)
+    frames = capsule_filmstrips(capsnet, capsule, cls, steps[idx], steps)
+    sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
+    scrubber(list(frames), sliders, key=key, size=image_size(300), caption=t("caps.recon"), columns=4)
+
+
 st.title(t("caps.title"))
 capsnet = get_model("capsnet")
 cnn = get_model("cnn", show_error=False)
@@ -60,11 +71,7 @@ if img is not None and capsnet is not None:
     st.session_state.setdefault("caps.reset_n", 0)
     p3.button(t("caps.reset"), key="caps.reset", on_click=lambda: st.session_state.update({"caps.reset_n": st.session_state["caps.reset_n"] + 1}))
     steps = np.round(np.linspace(-spread, spread, STEPS_PER_DIM), 3)
-    key = f"caps.dims.{st.session_state['caps.reset_n']}.{spread}"
-    idx = committed(key, 16, STEPS_PER_DIM // 2)
-    frames = capsule_filmstrips(capsnet, capsules[cls], cls, steps[idx], steps)
-    sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
-    scrubber(list(frames), sliders, key=key, size=image_size(300), caption=t("caps.recon"), columns=4)
+    _perturb_view(capsnet, capsules[cls], cls, steps, f"caps.dims.{st.session_state['caps.reset_n']}.{spread}")
 
     with st.expander(t("caps.heatmap"), expanded=False):
         hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))

@@ -66,28 +66,12 @@ def _new_digit() -> None:
     _on_seed()
 
 
-if gan is not None:
-    # First visit: the view may come from the URL (seed, direction offsets, or a latent).
-    if "gan.z" not in st.session_state:
-        qp = st.query_params
-        seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
-        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else 0
-        z_url = decode_latent(qp.get("z"), gan.config.z_dim)
-        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed_value"]), z_url is None)
-        dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)
-        if dirs_url is not None:
-            st.session_state[f"gan.dirs_saved.{st.session_state['gan.version']}"] = dirs_url
-
-    # Widget keys are dropped when the page changes: the view lives under plain keys, mirrored
-    # into the widgets on every run.
-    st.session_state["gan.seed"] = st.session_state["gan.seed_value"]
-    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-    c1.number_input(t("gan.seed"), 0, MAX_SEED, key="gan.seed", on_change=_on_seed)
-    c2.button(t("gan.new"), key="gan.new", on_click=_new_digit)
+@st.fragment
+def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
+    """The direction sliders and what the networks think of the digit. A fragment: committing
+    a slider reruns only this part of the lab, not the morph, the inversion or the replay."""
     z = st.session_state["gan.z"]
     version = st.session_state["gan.version"]
-
-    dirs = _directions(gan, id(gan))
     key = f"gan.dirs.{version}"
     idx = committed(key, N_DIRECTIONS, -1)
     if idx[0] < 0:
@@ -124,6 +108,31 @@ if gan is not None:
             if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
                 _set_latent(edited, False)
                 st.rerun()
+
+
+if gan is not None:
+    # First visit: the view may come from the URL (seed, direction offsets, or a latent).
+    if "gan.z" not in st.session_state:
+        qp = st.query_params
+        seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
+        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else 0
+        z_url = decode_latent(qp.get("z"), gan.config.z_dim)
+        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed_value"]), z_url is None)
+        dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)
+        if dirs_url is not None:
+            st.session_state[f"gan.dirs_saved.{st.session_state['gan.version']}"] = dirs_url
+
+    # Widget keys are dropped when the page changes: the view lives under plain keys, mirrored
+    # into the widgets on every run.
+    st.session_state["gan.seed"] = st.session_state["gan.seed_value"]
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+    c1.number_input(t("gan.seed"), 0, MAX_SEED, key="gan.seed", on_change=_on_seed)
+    c2.button(t("gan.new"), key="gan.new", on_click=_new_digit)
+    z = st.session_state["gan.z"]
+    version = st.session_state["gan.version"]
+
+    dirs = _directions(gan, id(gan))
+    _directions_view(gan, cnn, dirs)
 
     # --- morph one digit into another
     st.subheader(t("gan.morph"))

@@ -130,45 +130,107 @@ def rss_after_loading() -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
+# The reference: a bare one-slider Streamlit app that shows an image, as a plain lab would be.
+BARE_APP = """
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+v = st.slider("Value", 0, 40, 20)
+img = np.zeros((28, 28), np.uint8)
+img[4:24, 2 + v // 2 : 6 + v // 2] = 255
+st.image(Image.fromarray(img).resize((280, 280), Image.NEAREST))
+"""
+
+# (page, slider label, which images to watch) for the drag and commit measurements
+LAB_SLIDERS = [("gan", "Direction 1"), ("autoencoders", "Strength"), ("capsules", "Dim 1")]
+
+
 def bench_browser(repeats: int) -> dict:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    sys.path.insert(0, str(ROOT / "scripts"))
     import tempfile
 
+    from browserkit import RunWatcher
     from conftest import CHROMIUM, CHROMIUM_ARGS, lab_checkpoints, start_server, wait_idle
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp())
-    t0 = time.perf_counter()
-    proc, url = start_server(lab_checkpoints(tmp / "ck"), tmp / "server.log")
-    res = {}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ck = lab_checkpoints(tmp / "ck")
+    bare = tmp / "bare_app.py"
+    bare.write_text(BARE_APP)
+    res: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # the lab: cold start, then drags and commits on each lab
+        t0 = time.perf_counter()
+        proc, url = start_server(ck, tmp / "server.log")
+        try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            watcher = RunWatcher(page)
             page.goto(f"{url}/gan?lang=en")
             wait_idle(page)
             page.locator(".scrub-img").first.wait_for(state="visible")
             res["cold_start_to_gan_lab_s"] = round(time.perf_counter() - t0, 2)
-            for lab, label in (("gan", "Direction 1"), ("capsules", "Dim 1")):
-                if lab != "gan":
-                    page.goto(f"{url}/{lab}?lang=en")
-                    wait_idle(page)
-                rates = []
-                for _ in range(repeats):
-                    rates.append(_drag_rate(page, label))
-                    wait_idle(page)
-                res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
-            browser.close()
-    finally:
-        proc.terminate()
+            for lab, label in LAB_SLIDERS:
+                page.goto(f"{url}/{lab}?lang=en")
+                wait_idle(page)
+                if lab != "autoencoders":  # the noise strength is a plain Streamlit slider
+                    rates = []
+                    for _ in range(repeats):
+                        rates.append(_drag_rate(page, label, ".scrub-img"))
+                        wait_idle(page)
+                    res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
+                res[f"commit_ms_{lab}"] = _commit_latency(page, watcher, label, 4 * repeats)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        # the reference in the same run
+        proc, url = start_server(ck, tmp / "bare.log", app=bare)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            watcher = RunWatcher(page)
+            page.goto(url)
+            wait_idle(page)
+            res["drag_changes_per_s_bare_app"] = round(statistics.median(
+                [_drag_rate(page, "Value", "[data-testid='stImage'] img") for _ in range(repeats)]), 1)
+            wait_idle(page)
+            res["commit_ms_bare_app"] = _commit_latency(page, watcher, "Value", 4 * repeats)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        browser.close()
+    bare_p50 = res["commit_ms_bare_app"]["p50_ms"]
+    res["commit_p50_vs_bare"] = {lab: round(res[f"commit_ms_{lab}"]["p50_ms"] / bare_p50, 2) for lab, _ in LAB_SLIDERS}
     return res
 
 
-COUNT_IMAGE_CHANGES = """() => {
+def _commit_latency(page, watcher, label: str, n: int) -> dict:
+    """A keyboard step on slider ``label`` until the rerun it causes has ended (p50, p95 ms)."""
+    from conftest import wait_idle
+
+    slider = page.locator(f"input[type=range][aria-label='{label}']").first
+    times = []
+    for i in range(n):
+        slider.evaluate("e => e.scrollIntoView({block: 'center'})")
+        slider.focus()
+        before = watcher.finished
+        t0 = time.perf_counter()
+        page.keyboard.press("ArrowLeft" if i % 2 == 0 else "ArrowRight")  # the drags left it at the right end
+        while watcher.finished == before:
+            page.wait_for_timeout(2)  # lets Playwright deliver the websocket frames
+            if time.perf_counter() - t0 > 30:
+                raise TimeoutError(f"no rerun after a key press on {label!r}")
+        times.append((watcher.last - t0) * 1000)
+        wait_idle(page)
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "n": n}
+
+
+COUNT_IMAGE_CHANGES = """(selector) => {
   (window.__obs || []).forEach(o => o.disconnect());
   window.__changes = 0; window.__obs = [];
   const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
-  roots.flatMap(r => [...r.querySelectorAll('.scrub-img')]).forEach(img => {
+  roots.flatMap(r => [...r.querySelectorAll(selector)]).forEach(img => {
     let last = img.src;
     const o = new MutationObserver(() => { if (img.src !== last) { last = img.src; window.__changes++; } });
     o.observe(img, {attributes: true, attributeFilter: ['src']});
@@ -177,12 +239,14 @@ COUNT_IMAGE_CHANGES = """() => {
 }"""
 
 
-def _drag_rate(page, label: str) -> float:
-    """Image changes per second during a one-second drag across a scrubber slider."""
-    page.evaluate(COUNT_IMAGE_CHANGES)
-    slider = page.locator(f"input[type=range][aria-label='{label}']")
-    slider.scroll_into_view_if_needed()
-    box = slider.bounding_box()
+def _drag_rate(page, label: str, images: str) -> float:
+    """Image changes per second during a one-second drag across slider ``label``, before release."""
+    page.evaluate(COUNT_IMAGE_CHANGES, images)
+    slider = page.locator(f"input[type=range][aria-label='{label}']").first
+    slider.evaluate("e => e.scrollIntoView({block: 'center'})")
+    # Streamlit's own slider hides its <input>; its track is the visible group around it
+    track = page.locator(f"[role=group][aria-label='{label}']").first if label in ("Value", "Strength") else slider
+    box = track.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 2, y)
     page.mouse.down()
@@ -228,7 +292,12 @@ def main(argv=None) -> int:
         print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else f"{v:>9}x"))
     print(f"{'RSS with every model loaded':44s} {result['rss_mb_all_models']:>8.1f}MB")
     for k, v in result.get("browser", {}).items():
-        print(f"{k:44s} {v:>10}")
+        if isinstance(v, dict) and "p50_ms" in v:
+            print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
+        elif isinstance(v, dict):
+            print(f"{k:44s} " + "  ".join(f"{lab} {x}x" for lab, x in v.items()))
+        else:
+            print(f"{k:44s} {v:>10}")
     if result["stand_ins"]:
         print(f"(random-weight stand-ins for missing checkpoints: {', '.join(result['stand_ins'])})")
     print(f"wrote {a.json}")

@@ -43,13 +43,13 @@ def lab_checkpoints(root: Path) -> Path:
     return root
 
 
-def start_server(ckpt_root: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(ckpt_root: Path, log_path: Path, app: Path = ROOT / "app.py") -> tuple[subprocess.Popen, str]:
     port = free_port()
     # As `make run` starts it: few malloc arenas keep a many-threaded server's memory in check.
     env = {"MALLOC_ARENA_MAX": "2", **os.environ, "ADVDL_CHECKPOINTS": str(ckpt_root), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
