@@ -205,7 +205,7 @@ def bench_browser(repeats: int) -> dict:
     return res
 
 
-def _commit_latency(page, watcher, label: str, n: int) -> dict:
+def _commit_latency(page, watcher, label: str, n: int, settle_ms: int = 800) -> dict:
     """A keyboard step on slider ``label`` until the rerun it causes has ended (p50, p95 ms)."""
     from conftest import wait_idle
 
@@ -223,6 +223,7 @@ def _commit_latency(page, watcher, label: str, n: int) -> dict:
                 raise TimeoutError(f"no rerun after a key press on {label!r}")
         times.append((watcher.last - t0) * 1000)
         wait_idle(page)
+        page.wait_for_timeout(settle_ms)  # let the browser finish drawing before the next step
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "n": n}
 
 

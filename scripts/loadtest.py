@@ -80,7 +80,13 @@ async def check(page, stats: Stats, where: str) -> None:
         stats.error(f"{where}: exception on the page")
 
 
-async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator) -> None:
+async def think(page, rng: np.random.Generator, mean_s: float) -> None:
+    """A student looks at the result before the next action."""
+    if mean_s > 0:
+        await page.wait_for_timeout(1000 * float(rng.uniform(0.5, 1.5)) * mean_s)
+
+
+async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator, args) -> None:
     """One pass through the scripted lesson."""
     # the GAN lab: a keyboard commit and a mouse drag on two direction sliders
     await page.goto(f"{url}/gan?lang=en")
@@ -102,6 +108,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         await wait_idle(page)
     await check(page, stats, "gan")
     stats.steps += 1
+    await think(page, rng, args.think)
 
     # the autoencoder lab: a noise-strength step, then a drawn digit
     await page.locator("[data-testid='stSidebarNav'] a[href$='/autoencoders']").click()
@@ -124,6 +131,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         await wait_idle(page)
     await check(page, stats, "autoencoders")
     stats.steps += 1
+    await think(page, rng, args.think)
 
     # the capsule lab: commit a dimension of the digit capsule
     await page.locator("[data-testid='stSidebarNav'] a[href$='/capsules']").click()
@@ -133,12 +141,13 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
                           stats, "caps_dimension", key="ArrowRight" if rng.random() < 0.5 else "ArrowLeft")
     await check(page, stats, "capsules")
     stats.steps += 1
+    await think(page, rng, args.think)
 
     # back to the GAN lab: invert the shared digit (or a sample digit)
     await page.locator("[data-testid='stSidebarNav'] a[href$='/gan']").click()
     await wait_idle(page)
     button = page.locator("button:has-text('Find the latent')")
-    if await button.count():
+    if rng.random() < args.invert_share and await button.count():
         await button.first.scroll_into_view_if_needed()
         t0 = time.perf_counter()
         await button.first.click()
@@ -146,19 +155,22 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         stats.latency("gan_inversion_wall", (time.perf_counter() - t0) * 1000)
     await check(page, stats, "gan inversion")
     stats.steps += 1
+    await think(page, rng, args.think)
 
 
-async def session(i: int, browser, url: str, deadline: float, stats: Stats, seed: int) -> None:
-    rng = np.random.default_rng(seed + i)
+async def session(i: int, browser, url: str, deadline: float, stats: Stats, args) -> None:
+    rng = np.random.default_rng(args.seed + i)
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(args.timeout * 1000)
+    ctx.set_default_navigation_timeout(args.timeout * 1000)
     page = await ctx.new_page()
     watcher = RunWatcher(page)
     page.on("pageerror", lambda exc: stats.error(f"session {i}: JavaScript error: {exc}"))
-    await asyncio.sleep(float(rng.uniform(0, 5)))  # students do not arrive in the same millisecond
+    await asyncio.sleep(float(rng.uniform(0, args.arrival)))  # a class does not arrive in the same second
     try:
         while time.perf_counter() < deadline:
             try:
-                await lesson(page, watcher, url, stats, rng)
+                await lesson(page, watcher, url, stats, rng, args)
             except Exception as exc:  # a step that timed out or found nothing: an error, go on
                 stats.error(f"session {i}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
                 try:
@@ -199,6 +211,11 @@ async def run(args) -> dict:
         proc, url = start_server(Path(args.checkpoints) if args.checkpoints else checkpoints.checkpoint_root(), tmp / "server.log")
     stats, rss = Stats(), []
     stop = threading.Event()
+    import psutil
+
+    server = psutil.Process(proc.pid) if proc is not None else None
+    cpu0 = sum(server.cpu_times()[:2]) if server else 0.0
+    host0 = psutil.cpu_times()
     t0 = time.perf_counter()
     sampler = None
     if proc is not None:
@@ -208,10 +225,12 @@ async def run(args) -> dict:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             deadline = time.perf_counter() + args.duration
-            await asyncio.gather(*(session(i, browser, url, deadline, stats, args.seed) for i in range(args.sessions)))
+            await asyncio.gather(*(session(i, browser, url, deadline, stats, args) for i in range(args.sessions)))
             await browser.close()
     finally:
         stop.set()
+        server_cpu = sum(server.cpu_times()[:2]) - cpu0 if server else None
+        host1 = psutil.cpu_times()
         if proc is not None:
             proc.terminate()
             proc.wait(10)
@@ -220,6 +239,7 @@ async def run(args) -> dict:
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "sessions": args.sessions,
+        "think_s": args.think, "arrival_s": args.arrival, "invert_share": args.invert_share,
         "duration_s": args.duration,
         "wall_s": round(time.perf_counter() - t0, 1),
         "lesson_steps": stats.steps,
@@ -228,6 +248,10 @@ async def run(args) -> dict:
         "commits": len(commits),
         "commit_latency_ms": {"p50": pct(commits, 50), "p95": pct(commits, 95)},
         "by_kind_ms": {k: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for k, v in stats.latencies.items()},
+        # where the CPU went: the server's share of all the host's busy time (the rest is Chromium
+        # rendering 30 pages, and this script)
+        "server_cpu_s": round(server_cpu, 1) if server_cpu is not None else None,
+        "host_busy_cpu_s": round((host1.user + host1.system) - (host0.user + host0.system), 1),
         "rss_mb": rss,
         "rss_after_warmup_mb": warm[0] if warm else None,
         "rss_end_mb": rss[-1][1] if rss else None,
@@ -243,6 +267,10 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=float, default=40, help="seconds after which RSS growth is counted (default: 40)")
     p.add_argument("--url", default=None, help="an app already running; default: start one on the shipped checkpoints")
     p.add_argument("--checkpoints", default=None, help="checkpoint root for the server this script starts")
+    p.add_argument("--think", type=float, default=3.0, help="mean seconds a student looks before the next action (default: 3)")
+    p.add_argument("--arrival", type=float, default=20.0, help="sessions start spread over this many seconds (default: 20)")
+    p.add_argument("--invert-share", type=float, default=0.3, help="share of lessons that end with an inversion (default: 0.3)")
+    p.add_argument("--timeout", type=float, default=90.0, help="seconds before a step counts as an error (default: 90)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=str(ROOT / "bench-results" / "loadtest.json"))
     a = p.parse_args(argv)
@@ -259,6 +287,9 @@ def main(argv=None) -> int:
         peak = max(m for _, m in result["rss_mb"])
         print(f"server RSS: {result['rss_after_warmup_mb']} MB after warm-up, {result['rss_end_mb']} MB at the end, "
               f"peak {peak} MB, growth after warm-up {result['rss_growth_after_warmup_pct']} %")
+    if result["server_cpu_s"] is not None:
+        print(f"CPU: server {result['server_cpu_s']} s of {result['host_busy_cpu_s']} s busy on the host "
+              f"({100 * result['server_cpu_s'] / max(result['host_busy_cpu_s'], 1e-9):.0f} %)")
     for e in result["error_samples"][:10]:
         print("  error:", e)
     print(f"wrote {a.json}")

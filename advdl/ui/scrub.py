@@ -104,6 +104,13 @@ def png_data_url(img: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def _encode_strip(frames: np.ndarray) -> list[str]:
+    # Cached by content: a strip that does not change between runs (the training replay, a
+    # capsule nobody moved) is encoded once per server, not on every rerun of every session.
+    return [png_data_url(f) for f in frames]
+
+
 def nearest_index(values, value: float) -> int:
     return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - float(value))))
 
@@ -126,7 +133,7 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
         "columns": int(columns),
         "sliders": [
             {"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals,
-             "frames": [png_data_url(f) for f in fr]}
+             "frames": _encode_strip(np.asarray(fr))}
             for s, fr in zip(sliders, frames)
         ],
     }
