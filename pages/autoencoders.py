@@ -16,6 +16,9 @@ from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
 from advdl.ui.scrub import Slider, committed, nearest_index, scrubber
 from advdl.viz import grid, upscale
+from advdl.ui.routing import require_shell
+
+require_shell()
 
 EDIT_DIMS, EDIT_STEPS = 8, 21
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]

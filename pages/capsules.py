@@ -13,9 +13,12 @@ from advdl.inference import capsule_filmstrips, classify, read_capsules, routing
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import get_model
+from advdl.ui.models import get_card, get_model
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.viz import grid
+from advdl.ui.routing import require_shell
+
+require_shell()
 
 STEPS_PER_DIM = 41  # -0.25..0.25 in steps of 0.0125: a one-second drag shows 40 frames
 
@@ -63,6 +66,22 @@ if img is not None and capsnet is not None:
         if cnn is not None:
             probs = classify(cnn, x)
             st.metric(t("caps.cnn_label"), str(int(probs.argmax())), f"{float(probs.max()):.0%}", delta_color="off")
+
+    # Robustness: accuracy against rotation on the whole test set (the cards' metrics), with
+    # the current input's rotation marked.
+    curves = {n: c["metrics"]["rotated_accuracy"] for n in ("capsnet", "cnn")
+              if (c := get_card(n)) and "rotated_accuracy" in c.get("metrics", {})}
+    if curves:
+        rot = go.Figure()
+        for n, curve in curves.items():
+            angles = sorted(curve, key=float)
+            rot.add_scatter(x=[float(a) for a in angles], y=[curve[a] for a in angles], mode="lines+markers",
+                            name=t(f"caps.model_{n}"), line=dict(color="#d93025" if n == "capsnet" else "#8ab4f8", width=3))
+        rot.add_vline(x=angle, line_dash="dot")
+        rot.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.robustness"),
+                          xaxis=dict(title=t("caps.rotation"), dtick=15), yaxis=dict(range=[0, 1], title=t("caps.test_accuracy")),
+                          legend=dict(orientation="h", y=-0.3))
+        st.plotly_chart(rot, width="stretch")
 
     st.subheader(t("caps.perturb"))
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")

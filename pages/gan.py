@@ -19,6 +19,9 @@ from advdl.ui.models import get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
+from advdl.ui.routing import require_shell
+
+require_shell()
 
 N_DIRECTIONS = 8
 STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)  # offsets along a unit direction, 0.2 apart

@@ -8,6 +8,9 @@ from advdl.models import MODELS
 from advdl.ui.course import ADVANCED, COURSE_MAP, GLOSSARY
 from advdl.ui.i18n import lang, t
 from advdl.ui.models import get_card
+from advdl.ui.routing import require_shell
+
+require_shell()
 
 st.title(t("app.title"))
 st.write(t("home.intro"))

@@ -182,6 +182,7 @@ def bench_browser(repeats: int) -> dict:
                         wait_idle(page)
                     res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
                 res[f"commit_ms_{lab}"] = _commit_latency(page, watcher, label, 4 * repeats)
+            res["stroke_to_four_reconstructions_ms"] = _stroke_latency(page, url, repeats)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -203,6 +204,46 @@ def bench_browser(repeats: int) -> dict:
     bare_p50 = res["commit_ms_bare_app"]["p50_ms"]
     res["commit_p50_vs_bare"] = {lab: round(res[f"commit_ms_{lab}"]["p50_ms"] / bare_p50, 2) for lab, _ in LAB_SLIDERS}
     return res
+
+
+RECON_SRCS = """(names) => [...document.querySelectorAll('[data-testid=stImageContainer]')].flatMap(c => {
+  const cap = c.querySelector('[data-testid=stImageCaption]'), img = c.querySelector('img');
+  return cap && img && names.some(n => cap.innerText.startsWith(n)) ? [img.complete && img.naturalWidth > 0 ? img.src : ''] : [];
+})"""
+
+
+def _stroke_latency(page, url: str, n: int) -> dict:
+    """The end of a mouse stroke on the autoencoder lab's canvas until the four reconstructions
+    of the new drawing are shown (p50, p95 ms)."""
+    from conftest import wait_idle
+
+    names = ["Plain", "Deep", "Convolutional", "Denoising"]
+    times = []
+    for i in range(n):
+        page.goto(f"{url}/autoencoders?lang=en")
+        wait_idle(page)
+        page.locator("label:has-text('Draw')").first.click()
+        wait_idle(page)
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(state="visible")
+        box = canvas.bounding_box()
+        before = page.evaluate(RECON_SRCS, names)
+        pts = [(100, 60), (220, 60), (150 + 5 * i, 260)]  # a 7
+        page.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
+        page.mouse.down()
+        for x, y in pts[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+        page.mouse.up()
+        t0 = time.perf_counter()
+        while True:
+            srcs = page.evaluate(RECON_SRCS, names)
+            if len(srcs) == 4 and all(srcs) and srcs != before:
+                break
+            if time.perf_counter() - t0 > 30:
+                raise TimeoutError("the reconstructions of a drawn digit did not appear")
+            page.wait_for_timeout(5)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "n": n}
 
 
 def _commit_latency(page, watcher, label: str, n: int, settle_ms: int = 800) -> dict:

@@ -86,15 +86,18 @@ async def think(page, rng: np.random.Generator, mean_s: float) -> None:
         await page.wait_for_timeout(1000 * float(rng.uniform(0.5, 1.5)) * mean_s)
 
 
-async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator, args) -> None:
-    """One pass through the scripted lesson."""
+async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator, args, stage: list) -> None:
+    """One pass through the scripted lesson; ``stage[0]`` names the step under way."""
     # the GAN lab: a keyboard commit and a mouse drag on two direction sliders
+    stage[0] = "gan: open"
     await page.goto(f"{url}/gan?lang=en")
     await wait_idle(page)
     await page.locator(".scrub-img").first.wait_for(state="visible", timeout=60_000)
     k = int(rng.integers(1, 9))
+    stage[0] = "gan: commit"
     await commit_with_key(page, watcher, page.locator(f"input[type=range][aria-label='Direction {k}']"), stats, "gan_direction",
                           key="ArrowRight" if rng.random() < 0.5 else "ArrowLeft")
+    stage[0] = "gan: drag"
     slider = page.locator(f"input[type=range][aria-label='Direction {int(rng.integers(1, 9))}']")
     box = await slider.bounding_box()
     if box:
@@ -111,10 +114,13 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
     await think(page, rng, args.think)
 
     # the autoencoder lab: a noise-strength step, then a drawn digit
+    stage[0] = "autoencoders: open"
     await page.locator("[data-testid='stSidebarNav'] a[href$='/autoencoders']").click()
     await wait_idle(page)
+    stage[0] = "autoencoders: noise"
     strength = page.locator("input[type=range][aria-label='Strength']").first
     await commit_with_key(page, watcher, strength, stats, "ae_strength", key="ArrowLeft" if rng.random() < 0.5 else "ArrowRight")
+    stage[0] = "autoencoders: draw"
     await page.locator("label:has-text('Draw')").first.click()
     await wait_idle(page)
     canvas = page.locator("canvas.upper-canvas").first
@@ -134,6 +140,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
     await think(page, rng, args.think)
 
     # the capsule lab: commit a dimension of the digit capsule
+    stage[0] = "capsules"
     await page.locator("[data-testid='stSidebarNav'] a[href$='/capsules']").click()
     await wait_idle(page)
     await page.locator(".scrub-img").first.wait_for(state="visible", timeout=60_000)
@@ -144,6 +151,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
     await think(page, rng, args.think)
 
     # back to the GAN lab: invert the shared digit (or a sample digit)
+    stage[0] = "gan: inversion"
     await page.locator("[data-testid='stSidebarNav'] a[href$='/gan']").click()
     await wait_idle(page)
     button = page.locator("button:has-text('Find the latent')")
@@ -168,11 +176,12 @@ async def session(i: int, browser, url: str, deadline: float, stats: Stats, args
     page.on("pageerror", lambda exc: stats.error(f"session {i}: JavaScript error: {exc}"))
     await asyncio.sleep(float(rng.uniform(0, args.arrival)))  # a class does not arrive in the same second
     try:
+        stage = [""]
         while time.perf_counter() < deadline:
             try:
-                await lesson(page, watcher, url, stats, rng, args)
+                await lesson(page, watcher, url, stats, rng, args, stage)
             except Exception as exc:  # a step that timed out or found nothing: an error, go on
-                stats.error(f"session {i}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                stats.error(f"session {i} at {stage[0]}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
                 try:
                     await page.goto(f"{url}/?lang=en")
                 except Exception:

@@ -214,6 +214,29 @@ def _scrubber_payload(at, n: int = 0) -> dict:
     return json.loads(at.get("bidi_component")[n].proto.json)
 
 
+def test_capsule_lab_shows_accuracy_under_rotation_from_the_cards(random_checkpoints, checkpoint_env, tmp_path):
+    import shutil
+
+    from advdl.checkpoints import update_metrics
+
+    root = tmp_path / "ck"
+    shutil.copytree(random_checkpoints, root)
+    curve = {str(a): round(1 - abs(a) / 100, 3) for a in range(-60, 61, 15)}
+    update_metrics("capsnet", {"rotated_accuracy": curve}, root)
+    update_metrics("cnn", {"rotated_accuracy": {k: v - 0.05 for k, v in curve.items()}}, root)
+    checkpoint_env(root)
+    at = run_page("capsules")
+    at.slider(key="caps.rotation").set_value(45).run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    rot = [f for f in specs if "rotation" in json.dumps(f["layout"].get("title", ""))]
+    assert len(rot) == 1
+    traces = rot[0]["data"]
+    assert [tr["name"] for tr in traces] == ["CapsNet", "CNN baseline"]
+    assert traces[0]["y"] == [curve[str(a)] for a in range(-60, 61, 15)]
+    assert rot[0]["layout"]["shapes"][0]["x0"] == 45  # the current rotation is marked
+
+
 def test_capsule_lab_sample_rotate_commit_and_figure4(random_checkpoints, checkpoint_env):
     checkpoint_env(random_checkpoints)
     at = run_page("capsules")

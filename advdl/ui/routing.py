@@ -5,7 +5,9 @@ Streamlit keeps a process-wide flag for apps that have a ``pages/`` folder: unti
 ``app.py`` and so the language, the shell and the navigation. A teacher's shared link to
 ``/gan?lang=en`` would then open a Chinese page with the wrong sidebar, until someone opened ``/``.
 The first import of ``advdl.ui`` in the server process clears that flag and, if the current run
-is such a direct run, reruns it, which now goes through ``app.py``.
+is such a direct run, reruns it, which now goes through ``app.py``. Sessions that started their
+first run before the flag was cleared (several students opening links at once) are caught by
+:func:`require_shell`, which every page calls: a run without the shell's state is rerun.
 """
 
 from __future__ import annotations
@@ -23,3 +25,18 @@ def ensure_entrypoint_routing() -> None:
             import streamlit as st
 
             st.rerun()
+
+
+def require_shell() -> None:
+    """Called at the top of every page: if ``app.py`` did not run before this page in this
+    session (a direct run that raced the flag above), rerun through it. Bounded, so that a
+    Streamlit that routes differently can never loop."""
+    import streamlit as st
+
+    ensure_entrypoint_routing()
+    if "lang" in st.session_state:
+        return
+    tries = st.session_state.get("_shell_reruns", 0)
+    if tries < 3:
+        st.session_state["_shell_reruns"] = tries + 1
+        st.rerun()

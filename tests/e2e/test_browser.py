@@ -145,13 +145,19 @@ def test_deep_link_on_a_fresh_server_goes_through_the_shell(browser, tmp_path):
 
     proc, url = start_server(lab_checkpoints(tmp_path / "ck"), tmp_path / "server.log")
     try:
-        pg = browser.new_page()
-        pg.goto(f"{url}/capsules?lang=en")  # the very first request this server sees
-        wait_idle(pg)
-        pg.wait_for_selector("h1:has-text('Capsule viewer')")
-        nav = pg.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
-        assert any("GAN latent explorer" in n for n in nav), nav
-        pg.close()
+        # several students open shared links at the same moment: the very first requests this
+        # server sees, racing each other
+        links = [("capsules", "Capsule viewer"), ("gan", "GAN latent explorer"), ("autoencoders", "Autoencoder playground")]
+        pages = [browser.new_page() for _ in links]
+        for pg, (slug, _) in zip(pages, links):
+            pg.goto(f"{url}/{slug}?lang=en", wait_until="commit")
+        for pg, (slug, title) in zip(pages, links):
+            pg.wait_for_selector(f"h1:has-text('{title}')", timeout=90_000)
+            wait_idle(pg)
+            nav = pg.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+            assert any("GAN latent explorer" in n for n in nav), (slug, nav)
+            assert "lang=en" in pg.url
+            pg.close()
     finally:
         proc.terminate()
         proc.wait(10)
