@@ -4,6 +4,7 @@ of latents per class (labelled by the CNN), inversion of a drawing to a latent, 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,30 +40,54 @@ def interpolate(a: np.ndarray, b: np.ndarray, n: int, mode: str = "slerp") -> np
     raise ValueError(f"unknown interpolation {mode!r}; use 'lerp' or 'slerp'")
 
 
-@dataclass
 class LatentBank:
-    """Latents the CNN labels with high confidence, per class."""
+    """Latents the CNN labels with high confidence, per class, drawn from a fixed stream of
+    latents in chunks only as far as a request needs (a cold lab does not wait for thousands of
+    samples). Safe to share between sessions."""
 
-    latents: np.ndarray  # (N, z_dim)
-    labels: np.ndarray  # (N,)
-    confidence: np.ndarray  # (N,)
+    def __init__(self, gan, cnn, n: int = 2000, seed: int = 0, min_confidence: float = 0.95, batch: int = 250):
+        self.gan, self.cnn, self.n, self.batch, self.min_confidence = gan, cnn, n, batch, min_confidence
+        self._stream = torch.Generator().manual_seed(seed)
+        self._lock = threading.Lock()
+        self.drawn = 0
+        self.latents = np.zeros((0, gan.config.z_dim), np.float32)
+        self.labels = np.zeros(0, np.int64)
+        self.confidence = np.zeros(0, np.float32)
+
+    @torch.inference_mode()
+    def _draw(self) -> None:
+        k = min(self.batch, self.n - self.drawn)
+        z = torch.randn(k, self.gan.config.z_dim, generator=self._stream)
+        conf, labels = F.softmax(self.cnn(self.gan.generate(z)), 1).max(1)
+        keep = (conf >= self.min_confidence).numpy()
+        self.latents = np.concatenate([self.latents, z.numpy()[keep]])
+        self.labels = np.concatenate([self.labels, labels.numpy()[keep]])
+        self.confidence = np.concatenate([self.confidence, conf.numpy()[keep]])
+        self.drawn += k
+
+    def fill(self) -> "LatentBank":
+        """Draw the whole stream (all ``n`` latents)."""
+        with self._lock:
+            while self.drawn < self.n:
+                self._draw()
+        return self
 
     def pick(self, cls: int, i: int = 0) -> np.ndarray | None:
-        rows = np.flatnonzero(self.labels == cls)
-        if len(rows) == 0:
-            return None
-        rows = rows[np.argsort(-self.confidence[rows])]
-        return self.latents[rows[i % len(rows)]]
+        """The ``i``-th most confident latent of class ``cls`` among those drawn, drawing more
+        chunks until there is one (None when the whole stream holds none)."""
+        with self._lock:
+            while not (self.labels == cls).any() and self.drawn < self.n:
+                self._draw()
+            rows = np.flatnonzero(self.labels == cls)
+            if len(rows) == 0:
+                return None
+            rows = rows[np.argsort(-self.confidence[rows], kind="stable")]
+            return self.latents[rows[i % len(rows)]]
 
 
-@torch.inference_mode()
 def latent_bank(gan, cnn, n: int = 2000, seed: int = 0, min_confidence: float = 0.95, batch: int = 250) -> LatentBank:
-    z = torch.randn(n, gan.config.z_dim, generator=torch.Generator().manual_seed(seed))
-    # In batches: 3000 images at once would briefly hold ~1 GB of activations in the server.
-    probs = torch.cat([F.softmax(cnn(gan.generate(zb)), 1) for zb in z.split(batch)])
-    conf, labels = probs.max(1)
-    keep = conf >= min_confidence
-    return LatentBank(z[keep].numpy(), labels[keep].numpy(), conf[keep].numpy())
+    """A bank over ``n`` latents from ``seed``, drawn lazily (call ``.fill()`` to draw them all)."""
+    return LatentBank(gan, cnn, n, seed, min_confidence, batch)
 
 
 @dataclass

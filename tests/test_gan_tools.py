@@ -44,15 +44,24 @@ def test_inversion_recovers_a_generated_digit():
     assert all(p.grad is None for p in gan.parameters())
 
 
-def test_latent_bank_labels_with_the_cnn():
+def test_latent_bank_labels_with_the_cnn_and_draws_only_what_it_needs():
     torch.manual_seed(0)
     gan, cnn = build("dcgan").eval(), build("cnn").eval()
-    bank = latent_bank(gan, cnn, n=200, min_confidence=0.0)
-    assert bank.latents.shape == (200, 100) and len(bank.labels) == 200
-    cls = int(bank.labels[0])
-    assert bank.pick(cls) is not None
-    empty = latent_bank(gan, cnn, n=10, min_confidence=1.01)
-    assert empty.pick(3) is None
+    bank = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100)
+    assert bank.drawn == 0  # nothing is generated before a request
+    first = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100).fill()
+    cls = int(first.labels[0])
+    z = bank.pick(cls)
+    assert bank.drawn == 100  # one chunk held a digit of that class
+    rows = np.flatnonzero(first.labels[:100] == cls)  # the most confident of that class in the first chunk
+    assert np.array_equal(z, first.latents[rows[np.argmax(first.confidence[rows])]])
+    bank.fill()
+    assert bank.latents.shape == (400, 100) and np.array_equal(bank.latents, first.latents)  # same stream, same seed
+    with torch.no_grad():
+        want = cnn(gan.generate(torch.as_tensor(bank.latents[:50]))).argmax(1).numpy()
+    assert np.array_equal(bank.labels[:50], want)
+    empty = latent_bank(gan, cnn, n=30, min_confidence=1.01, batch=10)
+    assert empty.pick(3) is None and empty.drawn == 30
 
 
 def test_gif_has_every_frame_upscaled():

@@ -33,7 +33,12 @@ def require_shell() -> None:
     Streamlit that routes differently can never loop."""
     import streamlit as st
 
-    ensure_entrypoint_routing()
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # no rerun here: that would drop a button's click
+    except ImportError:
+        pass
     if "lang" in st.session_state:
         return
     tries = st.session_state.get("_shell_reruns", 0)
