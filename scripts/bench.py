@@ -106,6 +106,21 @@ def bench_training(repeats: int, batch: int = 64) -> dict:
         res[label] = {**t, "images_per_s": round(batch / (t["p50_ms"] / 1000), 1)}
     res["capsnet_speedup_vs_loop"] = round(res["capsnet_vectorized"]["images_per_s"] / res["capsnet_looped"]["images_per_s"], 2)
 
+    # The routing alone (forward and backward on the predictions of a batch): the whole step is
+    # dominated by the 9x9 PrimaryCaps convolution, which both versions share.
+    u_hat = torch.randn(batch, 1152, 10, 16, requires_grad=True)
+
+    def route(fn):
+        v, _ = fn(u_hat)
+        v.square().sum().backward()
+        u_hat.grad = None
+
+    for label, fn in (("routing_vectorized", capsmod.dynamic_routing), ("routing_looped", capsmod.dynamic_routing_loop)):
+        res[label] = {**timeit(lambda: route(fn), max(5, repeats // 2)), "images_per_s": 0.0}
+        res[label]["images_per_s"] = round(batch / (res[label]["p50_ms"] / 1000), 1)
+    res["routing_speedup_vs_loop"] = round(res["routing_looped"]["p50_ms"] / res["routing_vectorized"]["p50_ms"], 2)
+    res["routing_share_of_step_pct"] = round(100 * res["routing_vectorized"]["p50_ms"] / res["capsnet_vectorized"]["p50_ms"], 1)
+
     from advdl.training import GANTask, TrainArgs, Dist
 
     torch.manual_seed(0)
@@ -208,7 +223,7 @@ def bench_browser(repeats: int) -> dict:
 
 RECON_SRCS = """(names) => [...document.querySelectorAll('[data-testid=stImageContainer]')].flatMap(c => {
   const cap = c.querySelector('[data-testid=stImageCaption]'), img = c.querySelector('img');
-  return cap && img && names.some(n => cap.innerText.startsWith(n)) ? [img.complete && img.naturalWidth > 0 ? img.src : ''] : [];
+  return cap && img && names.some(n => cap.innerText === n || cap.innerText.startsWith(n + ' ★')) ? [img.complete && img.naturalWidth > 0 ? img.src : ''] : [];
 })"""
 
 
@@ -331,7 +346,7 @@ def main(argv=None) -> int:
     for k, v in result["server"].items():
         print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
     for k, v in result.get("training", {}).items():
-        print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else f"{v:>9}x"))
+        print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else (f"{v:>9}%" if k.endswith("pct") else f"{v:>9}x")))
     print(f"{'RSS with every model loaded':44s} {result['rss_mb_all_models']:>8.1f}MB")
     for k, v in result.get("browser", {}).items():
         if isinstance(v, dict) and "p50_ms" in v:
