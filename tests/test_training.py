@@ -124,6 +124,8 @@ def test_evaluate_writes_metrics_into_the_cards(smoke_all):
     g = cards["dcgan"]
     assert len(g["class_histogram"]) == 10 and abs(sum(g["class_histogram"]) - 1) < 1e-3
     assert g["frechet_distance"] >= 0 and g["frechet_floor"] >= 0 and 0 <= g["confident_share"] <= 1
+    assert g["inversion_digits"] == 10 and g["inversion_mse_mean"] > 0 and g["inversion_mse_p90"] > 0
+    assert g["inversion_seconds_per_digit"] > 0
 
 
 def test_resume_from_a_state_of_another_architecture_says_so(tmp_path):
