@@ -70,3 +70,15 @@ def test_gif_has_every_frame_upscaled():
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF" and img.size == (112, 112) and img.n_frames == 5
     assert Image.open(io.BytesIO(gif_bytes(frames, scale=4))).n_frames == 8
+
+
+def test_the_morph_gif_as_the_lab_makes_it_is_an_animation():
+    from advdl.inference import generate
+
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    z = np.random.default_rng(0).standard_normal((2, 100)).astype(np.float32)
+    morph = generate(gan, interpolate(z[0], z[1], 17, "slerp"))  # what pages/gan.py downloads
+    img = Image.open(io.BytesIO(gif_bytes(morph)))
+    assert img.is_animated and img.n_frames >= 10
+    assert img.size == (224, 224)  # 28 px upscaled 8x by nearest neighbour
