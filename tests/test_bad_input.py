@@ -114,3 +114,21 @@ def test_an_upload_gets_a_message_or_a_digit_and_the_lab_goes_on(random_checkpoi
     at.radio(key="caps.source").set_value("sample").run()
     assert not at.exception and not at.error
     assert at.metric and at.metric[0].value.strip().isdigit()
+
+
+def test_autoencoder_lab_upload_good_then_broken_then_noise(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    at.radio(key="ae.source").set_value("upload").run()
+    at.file_uploader(key="ae.upload").upload("seven.png", _save(_seven()), "image/png").run()
+    assert not at.exception and not at.error
+    assert sum("PSNR" in m.value for m in at.markdown) == 4  # the four reconstructions of the upload
+    before = [m.value for m in at.markdown if "PSNR" in m.value]
+    at.slider(key="ae.strength").set_value(0.9).run()
+    assert not at.exception and [m.value for m in at.markdown if "PSNR" in m.value] != before
+    at.file_uploader(key="ae.upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\n broken", "image/png")).run()
+    assert not at.exception
+    assert any(e.value.startswith(_prefix("image_unreadable", "en")) for e in at.error)
+    assert sum("PSNR" in m.value for m in at.markdown) == 0  # nothing stale is shown for a broken file
+    at.radio(key="ae.source").set_value("sample").run()
+    assert not at.exception and sum("PSNR" in m.value for m in at.markdown) == 4
