@@ -50,6 +50,7 @@ class TrainArgs:
     state_dir: str | None = None
     threads: int | None = None
     store_dtype: str | None = None  # e.g. "float16"
+    amp: str | None = None  # "bf16": autocast the GAN's forward passes
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -280,23 +281,30 @@ class GANTask(Task):
     def export_model(self):
         return self._shipped if getattr(self, "_shipped", None) is not None else self.averaged_model()
 
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.amp == "bf16")
+
     def step(self, x, y):
         opt_d = self.optimizers["opt_d"]
         real = x * 2 - 1
         B = real.shape[0]
         z = torch.randn(B, self.model.config.z_dim, device=self.device)
-        fake = self.G(z)
+        with self.autocast():
+            fake = self.G(z)
         # 1) the discriminator: a real/fake classifier with cross-entropy, the generator fixed
         opt_d.zero_grad(set_to_none=True)
-        d_real = self.D(real)
+        with self.autocast():
+            d_real = self.D(real).float()
         loss_real = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
         loss_real.backward()
-        d_fake = self.D(fake.detach())
+        with self.autocast():
+            d_fake = self.D(fake.detach()).float()
         loss_fake = F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         loss_fake.backward()
         opt_d.step()
         # 2) the generator through the discriminator, whose weights this step does not change
-        d_gen = self.D(fake)
+        with self.autocast():
+            d_gen = self.D(fake).float()
         loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
         self.update(loss_g, "opt_g")
         self.update_ema()

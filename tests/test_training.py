@@ -136,3 +136,20 @@ def test_resume_from_a_state_of_another_architecture_says_so(tmp_path):
     proc = run(["--model", "ae_deep", "--smoke", "--resume", "--out", str(out), "--state-dir", str(state)])
     assert proc.returncode != 0
     assert "does not fit the current ae_deep architecture" in proc.stderr
+
+
+def test_gan_ships_the_averaged_generator_and_trains_in_bf16(tmp_path):
+    out, state = tmp_path / "ck", tmp_path / "state"
+    proc = run(["--model", "dcgan", "--smoke", "--epochs", "2", "--amp", "bf16", "--out", str(out),
+                "--state-dir", str(state), "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((out / "dcgan" / "card.json").read_text())
+    assert card["training"]["amp"] == "bf16" and card["training"]["ema_decay"] == 0.999
+    saved = torch.load(state / "dcgan-smoke" / "state.pt", weights_only=True)
+    shipped = load_model("dcgan", out).generator.state_dict()
+    weights = [k for k in shipped if "running_" not in k and "num_batches" not in k]
+    # the shipped generator is the moving average, not the last step's weights
+    assert all(torch.allclose(shipped[k], saved["task"]["ema"][k]) for k in weights)
+    assert any(not torch.allclose(shipped[k], saved["model"][f"generator.{k}"]) for k in weights)
+    # its BatchNorm statistics were measured for the averaged weights: finite and positive
+    assert all(torch.isfinite(shipped[k]).all() and (shipped[k] > 0).all() for k in shipped if k.endswith("running_var"))
