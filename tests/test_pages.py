@@ -185,6 +185,43 @@ def test_an_inversion_waits_for_a_free_slot_and_says_when_the_server_is_busy(ran
     assert not at.exception and "gan.inversion" in at.session_state
 
 
+def test_gan_commit_of_a_direction_slider_moves_the_digit_and_the_url(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+    version = at.session_state["gan.version"]
+    before = at.session_state["gan.z"].copy()
+    at.session_state[f"gan.dirs.{version}"] = {"indices": [20, 20, 33, 20, 20, 20, 20, 20]}  # the browser's release
+    at.run()
+    assert not at.exception
+    assert at.query_params["dirs"] in ("20,20,33,20,20,20,20,20", ["20,20,33,20,20,20,20,20"])
+    assert json.loads(at.get("bidi_component")[0].proto.json)["sliders"][2]["index"] == 33
+    assert (at.session_state["gan.z"] == before).all()  # the base latent stays; the offset moved
+    assert at.session_state[f"gan.dirs_saved.{version}"] == [20, 20, 33, 20, 20, 20, 20, 20]
+
+
+def test_gan_morph_follows_the_chosen_classes(random_checkpoints, checkpoint_env, monkeypatch):
+    import numpy as np
+
+    from advdl.gan_tools import LatentBank
+    from advdl.ui.i18n import STRINGS
+
+    # random weights label nothing with confidence: give each class a latent of its own
+    monkeypatch.setattr(LatentBank, "pick", lambda self, cls, i=0: np.random.default_rng(cls).standard_normal(100).astype(np.float32))
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+
+    def strip():
+        return [img.url for el in at.get("image") for img in el.proto.imgs if img.caption == STRINGS["gan.strip"]["en"]]
+
+    first = strip()
+    assert len(first) == 1
+    at.selectbox(key="gan.from_cls").set_value(3).run()
+    assert not at.exception and strip() != first
+    again = strip()
+    at.selectbox(key="gan.to_cls").set_value(8).run()
+    assert not at.exception and strip() != again
+
+
 def test_a_digit_picked_in_one_lab_is_offered_in_another(random_checkpoints, checkpoint_env):
     checkpoint_env(random_checkpoints)
     at = run_page("autoencoders")
