@@ -1,12 +1,18 @@
 #!/usr/bin/env python
 """Benchmarks: the server's work per interaction, training throughput, memory, and (with
---browser) what a user feels in Chromium: frames shown while dragging a slider.
+--browser) what a user feels in Chromium.
 
     python scripts/bench.py                      # direct calls: inference, Figure 4, inversion, training
-    python scripts/bench.py --browser            # also Playwright: drag frame rate on the GAN and capsule labs
+    python scripts/bench.py --browser            # also Playwright: cold start, drag rate, commit latency
     python scripts/bench.py --json bench.json
 
-Each figure is a median over --repeats runs (p95 where it matters). Prints a table and writes JSON.
+Browser figures: the cold start (from `streamlit run` to the GAN lab drawn with its models); image
+changes per second during a one-second mouse drag on a GAN direction and a capsule dimension
+slider; the commit latency (a key press on a slider until the rerun it caused has ended, from
+Streamlit's script_finished message) on each lab; the end of a stroke on the autoencoder canvas
+until the four reconstructions are shown; and, in the same run, a bare one-slider Streamlit app
+that shows an image, as the reference. Each figure is a median over --repeats runs (p95 where
+it matters). Prints a table and writes JSON.
 """
 
 from __future__ import annotations
