@@ -236,7 +236,7 @@ RECON_SRCS = """(names) => [...document.querySelectorAll('[data-testid=stImageCo
 def _stroke_latency(page, url: str, n: int) -> dict:
     """The end of a mouse stroke on the autoencoder lab's canvas until the four reconstructions
     of the new drawing are shown (p50, p95 ms)."""
-    from conftest import wait_idle
+    from conftest import draw_stroke, wait_idle
 
     names = ["Plain", "Deep", "Convolutional", "Denoising"]
     times = []
@@ -245,16 +245,9 @@ def _stroke_latency(page, url: str, n: int) -> dict:
         wait_idle(page)
         page.locator("label:has-text('Draw')").first.click()
         wait_idle(page)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(state="visible")
-        box = canvas.bounding_box()
+        page.locator("canvas.upper-canvas").first.wait_for(state="visible")
         before = page.evaluate(RECON_SRCS, names)
-        pts = [(100, 60), (220, 60), (150 + 5 * i, 260)]  # a 7
-        page.mouse.move(box["x"] + pts[0][0], box["y"] + pts[0][1])
-        page.mouse.down()
-        for x, y in pts[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-        page.mouse.up()
+        draw_stroke(page, [(100, 60), (220, 60), (150 + 5 * i, 260)])  # a 7
         t0 = time.perf_counter()
         while True:
             srcs = page.evaluate(RECON_SRCS, names)

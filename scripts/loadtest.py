@@ -86,6 +86,19 @@ async def think(page, rng: np.random.Generator, mean_s: float) -> None:
         await page.wait_for_timeout(1000 * float(rng.uniform(0.5, 1.5)) * mean_s)
 
 
+async def open_lab(page, slug: str) -> None:
+    """Switch labs as a student does: through the sidebar."""
+    await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{slug}']").click()
+    await wait_idle(page)
+
+
+async def step_done(page, stats: Stats, rng: np.random.Generator, args, where: str) -> None:
+    """Count a finished lesson step, check the page for an exception, then think."""
+    await check(page, stats, where)
+    stats.steps += 1
+    await think(page, rng, args.think)
+
+
 async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator, args, stage: list) -> None:
     """One pass through the scripted lesson; ``stage[0]`` names the step under way."""
     # the GAN lab: a keyboard commit and a mouse drag on two direction sliders
@@ -109,14 +122,11 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
             await page.wait_for_timeout(30)
         await page.mouse.up()
         await wait_idle(page)
-    await check(page, stats, "gan")
-    stats.steps += 1
-    await think(page, rng, args.think)
+    await step_done(page, stats, rng, args, "gan")
 
     # the autoencoder lab: a noise-strength step, then a drawn digit
     stage[0] = "autoencoders: open"
-    await page.locator("[data-testid='stSidebarNav'] a[href$='/autoencoders']").click()
-    await wait_idle(page)
+    await open_lab(page, "autoencoders")
     stage[0] = "autoencoders: noise"
     strength = page.locator("input[type=range][aria-label='Strength']").first
     await commit_with_key(page, watcher, strength, stats, "ae_strength", key="ArrowLeft" if rng.random() < 0.5 else "ArrowRight")
@@ -135,25 +145,19 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         await page.mouse.up()
         await page.wait_for_selector("text=The 28×28 image the models see", timeout=60_000)
         await wait_idle(page)
-    await check(page, stats, "autoencoders")
-    stats.steps += 1
-    await think(page, rng, args.think)
+    await step_done(page, stats, rng, args, "autoencoders")
 
     # the capsule lab: commit a dimension of the digit capsule
     stage[0] = "capsules"
-    await page.locator("[data-testid='stSidebarNav'] a[href$='/capsules']").click()
-    await wait_idle(page)
+    await open_lab(page, "capsules")
     await page.locator(".scrub-img").first.wait_for(state="visible", timeout=60_000)
     await commit_with_key(page, watcher, page.locator(f"input[type=range][aria-label='Dim {int(rng.integers(1, 17))}']").first,
                           stats, "caps_dimension", key="ArrowRight" if rng.random() < 0.5 else "ArrowLeft")
-    await check(page, stats, "capsules")
-    stats.steps += 1
-    await think(page, rng, args.think)
+    await step_done(page, stats, rng, args, "capsules")
 
     # back to the GAN lab: invert the shared digit (or a sample digit)
     stage[0] = "gan: inversion"
-    await page.locator("[data-testid='stSidebarNav'] a[href$='/gan']").click()
-    await wait_idle(page)
+    await open_lab(page, "gan")
     button = page.locator("button:has-text('Find the latent')")
     if rng.random() < args.invert_share and await button.count():
         await button.first.scroll_into_view_if_needed()
@@ -161,9 +165,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         await button.first.click()
         await wait_idle(page, timeout=120_000)
         stats.latency("gan_inversion_wall", (time.perf_counter() - t0) * 1000)
-    await check(page, stats, "gan inversion")
-    stats.steps += 1
-    await think(page, rng, args.think)
+    await step_done(page, stats, rng, args, "gan inversion")
 
 
 async def session(i: int, browser, url: str, deadline: float, stats: Stats, args) -> None:

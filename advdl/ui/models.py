@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import streamlit as st
 import torch
@@ -78,10 +78,7 @@ def heavy_job(wait_s: float | None = None, show: bool = True) -> Iterator[bool]:
     slots = _heavy_slots()
     got = slots.acquire(blocking=False)
     if not got:
-        if show:
-            with st.spinner(t("common.queued")):
-                got = slots.acquire(timeout=wait_s)
-        else:
+        with st.spinner(t("common.queued")) if show else nullcontext():
             got = slots.acquire(timeout=wait_s)
     if not got:
         if show:

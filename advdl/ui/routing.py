@@ -13,32 +13,34 @@ first run before the flag was cleared (several students opening links at once) a
 from __future__ import annotations
 
 
-def ensure_entrypoint_routing() -> None:
+def _clear_pages_flag() -> bool:
+    """Clear Streamlit's process-wide "multipage v1" flag; True if it was set."""
     try:
         from streamlit.runtime.pages_manager import PagesManager
-        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
     except ImportError:  # a Streamlit without this machinery has nothing to fix
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if get_script_run_ctx(suppress_warning=True) is not None:
-            import streamlit as st
+        return False
+    was_set = bool(PagesManager.uses_pages_directory)
+    PagesManager.uses_pages_directory = False
+    return was_set
 
-            st.rerun()
+
+def ensure_entrypoint_routing() -> None:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    if _clear_pages_flag() and get_script_run_ctx(suppress_warning=True) is not None:
+        import streamlit as st
+
+        st.rerun()
 
 
 def require_shell() -> None:
     """Called at the top of every page: if ``app.py`` did not run before this page in this
     session (a direct run that raced the flag above), rerun through it. Bounded, so that a
-    Streamlit that routes differently can never loop."""
+    Streamlit that routes differently can never loop. A run that has the shell's state is never
+    rerun here: that would drop a button's click."""
     import streamlit as st
 
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False  # no rerun here: that would drop a button's click
-    except ImportError:
-        pass
+    _clear_pages_flag()
     if "lang" in st.session_state:
         return
     tries = st.session_state.get("_shell_reruns", 0)

@@ -108,3 +108,16 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
     page.wait_for_timeout(100)
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
+
+
+def draw_stroke(page, points) -> None:
+    """Draw one mouse stroke through ``points`` (canvas pixels) on the page's drawing canvas."""
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x0 + x, y0 + y, steps=8)
+    page.mouse.up()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import wait_idle
+from .conftest import draw_stroke, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -91,18 +91,6 @@ def test_presentation_mode_fits_a_1280x720_projector(browser, app_url, lab):
         assert pg.locator(f"[data-testid='stExpander']:has-text('{STRINGS[notes]['en']}')").count() == 0  # notes hidden
     finally:
         ctx.close()
-
-
-def draw_stroke(page, points):
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(state="visible")
-    box = canvas.bounding_box()
-    x0, y0 = box["x"], box["y"]
-    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x0 + x, y0 + y, steps=8)
-    page.mouse.up()
 
 
 def test_drawn_digit_reaches_the_autoencoders(page, app_url):
