@@ -51,6 +51,29 @@ class TrainArgs:
     threads: int | None = None
     store_dtype: str | None = None  # e.g. "float16"
     amp: str | None = None  # "bf16": autocast the GAN's forward passes
+    config: dict[str, Any] | None = None  # overrides of the model's config, e.g. {"ngf": 128}
+    lr_decay: float | None = None  # per-epoch learning-rate factor (default: the task's own)
+    time_budget: float | None = None  # seconds: start no epoch that would end after this
+    init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
+
+
+def model_config(name: str, overrides: dict[str, Any] | None = None):
+    """The model's default config with ``overrides`` applied; values given as strings (from the
+    command line) are converted to the field's type. Unknown keys are an error."""
+    cls = MODELS[name].config_cls
+    config = cls()
+    if not overrides:
+        return config
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in overrides.items():
+        if key not in fields:
+            raise ValueError(f"{name} has no config field {key!r}; choose from {sorted(fields)}")
+        kind = type(getattr(config, key))
+        if isinstance(value, str) and kind is not str:
+            value = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        values[key] = value
+    return dataclasses.replace(config, **values)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -131,7 +154,9 @@ class Task:
         ids = [self.device.index or 0] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One training step; returns its logs as detached scalar tensors (the loop reads them
+        only every few steps, so a GPU is not made to wait after every step)."""
         raise NotImplementedError
 
     def update(self, loss: torch.Tensor, opt: str = "opt") -> None:
@@ -167,7 +192,7 @@ class ClassifierTask(Task):
     def step(self, x, y):
         loss = F.cross_entropy(self.net(x), y)
         self.update(loss)
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def validate(self, x, y):
@@ -190,7 +215,7 @@ class AutoencoderTask(Task):
     def step(self, x, y):
         loss = F.binary_cross_entropy(self.net(self.corrupt(x)), x)
         self.update(loss)
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def validate(self, x, y):
@@ -209,8 +234,8 @@ class CapsNetTask(Task):
         out = self.net(x, y)
         loss, margin, recon = self.model.loss(out, x, y)
         self.update(loss)
-        acc = (out.lengths.argmax(1) == y).float().mean().item()
-        return {"loss": loss.item(), "margin": margin.item(), "recon": recon.item(), "acc": acc}
+        acc = (out.lengths.detach().argmax(1) == y).float().mean()
+        return {"loss": loss.detach(), "margin": margin.detach(), "recon": recon.detach(), "acc": acc}
 
     @torch.no_grad()
     def validate(self, x, y):
@@ -309,10 +334,10 @@ class GANTask(Task):
         self.update(loss_g, "opt_g")
         self.update_ema()
         return {
-            "loss_d": (loss_real + loss_fake).item(),
-            "loss_g": loss_g.item(),
-            "d_real": torch.sigmoid(d_real).mean().item(),
-            "d_fake": torch.sigmoid(d_fake).mean().item(),
+            "loss_d": (loss_real + loss_fake).detach(),
+            "loss_g": loss_g.detach(),
+            "d_real": torch.sigmoid(d_real.detach()).mean(),
+            "d_fake": torch.sigmoid(d_fake.detach()).mean(),
         }
 
     @torch.no_grad()
@@ -363,16 +388,36 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     task_cls = TASKS[args.model]
     epochs = args.epochs or (1 if args.smoke else task_cls.epochs)
     batch_size = args.batch_size or (32 if args.smoke else task_cls.batch_size)
-    model = build(args.model).to(device)
+    model = build(args.model, model_config(args.model, args.config)).to(device)
     task = task_cls(model, args, device, ddist)
+    if args.lr_decay is not None:
+        task.lr_decay = args.lr_decay
+    init_from = None  # where the starting weights came from, for the card
+    if args.init_from and not (args.resume and _state_path(args).exists()):
+        start = checkpoints.load_model(args.model, root=args.init_from)
+        source = start.card
+        init_from = {
+            "root": str(args.init_from),
+            "epochs": source.get("epochs"),
+            "device_name": source.get("device_name"),
+            "wall_time_s": source.get("wall_time_s"),
+            "metrics": {k: v for k, v in source.get("metrics", {}).items() if not isinstance(v, (dict, list))},
+        }
+        if dataclasses.asdict(start.config) != dataclasses.asdict(model.config):
+            raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config")
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
+        if ddist.main:
+            print(f"{args.model}: weights from {args.init_from}")
 
     train_split, test_split = _load_data(args)
     x_all, y_all = train_split.floats(), train_split.labels
+    if device.type == "cuda":  # the whole set fits on a GPU: no host-to-device copy per step
+        x_all, y_all = x_all.to(device), y_all.to(device)
     n_val = min(len(test_split), 64 if args.smoke else 10000)
     x_val, y_val = test_split.floats()[:n_val].to(device), test_split.labels[:n_val].to(device)
 
     state_path = _state_path(args)
-    start_epoch, history, extras, wall = 0, [], {"samples": []}, 0.0
+    start_epoch, history, extras, wall = 0, [], {"samples": [], "init_from": init_from}, 0.0
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         try:
@@ -386,6 +431,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             opt.load_state_dict(state["optimizers"][k])
         start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]
         extras["samples"] = list(state.get("samples", []))
+        extras["init_from"] = state.get("init_from")
         task.load_extra_state(state.get("task", {}))
         torch.set_rng_state(state["rng"])
         if ddist.main:
@@ -398,7 +444,12 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     )
     shift_gen = torch.Generator().manual_seed(args.seed + 7)
     folder = None
+    started, last_seconds = time.time(), 0.0
     for epoch in range(start_epoch, epochs):
+        if args.time_budget and time.time() - started + last_seconds > args.time_budget:
+            if ddist.main:
+                print(f"{args.model}: stopping before epoch {epoch + 1}: the time budget of {args.time_budget:.0f} s would run out")
+            break
         for opt in task.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = task.lr * task.lr_decay**epoch
@@ -415,12 +466,12 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             logs = task.step(x, y)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
-            if i % 10 == 0 or i == len(batches):
-                bar.set_postfix({k: f"{v / i:.4f}" for k, v in sums.items()})
-        seconds = time.time() - t0
+            if bar.disable is False and (i % 10 == 0 or i == len(batches)):
+                bar.set_postfix({k: f"{float(v) / i:.4f}" for k, v in sums.items()})
+        seconds = last_seconds = time.time() - t0
         wall += seconds
         model.eval()
-        row = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items()}}
+        row = {"epoch": epoch + 1, **{k: float(v) / len(batches) for k, v in sums.items()}}
         row.update(task.validate(x_val, y_val))
         row["seconds"] = round(seconds, 2)
         history.append(row)
@@ -438,6 +489,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
                 "wall_time_s": wall,
                 "rng": torch.get_rng_state(),
                 "samples": extras["samples"],
+                "init_from": extras["init_from"],
                 "task": task.extra_state(),
             }
             torch.save(state, str(state_path) + ".tmp")
@@ -458,8 +510,10 @@ def export(model, args, history, wall, done, epochs, batch_size, lr, device, ddi
             "epochs": epochs,
             "batch_size": batch_size,
             "lr": lr,
-            "lr_decay": TASKS[args.model].lr_decay,
+            "lr_decay": args.lr_decay if args.lr_decay is not None else TASKS[args.model].lr_decay,
             **({"ema_decay": TASKS[args.model].ema_decay} if hasattr(TASKS[args.model], "ema_decay") else {}),
+            # the run these weights continue (--init-from): its epochs come before this card's
+            **({"init_from": extras["init_from"]} if extras.get("init_from") else {}),
         },
         "seed": args.seed,
         "epochs": done,

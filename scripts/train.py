@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from advdl.training import DEFAULT_STATE_DIR, TASKS, TrainArgs, train  # noqa: E402
+from advdl.training import DEFAULT_STATE_DIR, TASKS, TrainArgs, model_config, train  # noqa: E402
 
 ORDER = ["cnn", "ae_plain", "ae_deep", "ae_conv", "ae_denoise", "dcgan", "capsnet"]
 
@@ -41,7 +41,18 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--store-dtype", choices=["float32", "float16"], help="dtype of the stored weights")
     p.add_argument("--amp", choices=["bf16"], help="mixed precision for the DCGAN's forward passes (bf16: 1.8x on CPUs with "
                    "AVX512-BF16, measured on this machine's EPYC); weights and optimizer stay float32")
-    return p.parse_args(argv)
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the model's config, e.g. --config ngf=128 (repeatable; the card records it)")
+    p.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (default: the model's own)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="start no epoch that would end after this many seconds (state and checkpoint stay whole)")
+    p.add_argument("--init-from", metavar="ROOT",
+                   help="a checkpoint root whose <model>/ weights start the training (e.g. to continue on a GPU)")
+    a = p.parse_args(argv)
+    for item in a.config:
+        if "=" not in item:
+            p.error(f"--config takes KEY=VALUE, not {item!r}")
+    return a
 
 
 def main(argv=None) -> int:
@@ -54,7 +65,13 @@ def main(argv=None) -> int:
             data_root=a.data_root, dataset=a.dataset, resume=a.resume, smoke=a.smoke, out=a.out,
             state_dir=a.state_dir, threads=a.threads,
             store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None), amp=a.amp,
+            config=dict(item.split("=", 1) for item in a.config) or None, lr_decay=a.lr_decay,
+            time_budget=a.time_budget, init_from=a.init_from,
         )
+        try:
+            model_config(name, args.config)  # a bad --config: one line, no traceback
+        except ValueError as exc:
+            raise SystemExit(f"train.py: {exc}") from None
         folder = train(args)
         if folder is not None:
             print(f"wrote {folder}")

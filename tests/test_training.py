@@ -153,3 +153,49 @@ def test_gan_ships_the_averaged_generator_and_trains_in_bf16(tmp_path):
     assert any(not torch.allclose(shipped[k], saved["model"][f"generator.{k}"]) for k in weights)
     # its BatchNorm statistics were measured for the averaged weights: finite and positive
     assert all(torch.isfinite(shipped[k]).all() and (shipped[k] > 0).all() for k in shipped if k.endswith("running_var"))
+
+
+def test_config_override_is_built_and_recorded(tmp_path):
+    out = tmp_path / "ck"
+    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=16", "--config", "ndf=8", "--out", str(out),
+                "--state-dir", str(tmp_path / "s"), "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    gan = load_model("dcgan", out)  # rebuilt from the card alone
+    assert (gan.config.ngf, gan.config.ndf) == (16, 8) and isinstance(gan.config.ngf, int)
+    assert gan.generator.project[0].out_features == 2 * 16 * 49
+    assert gan.card["training"]["config"] == {"ngf": "16", "ndf": "8"}
+    bad = run(["--model", "dcgan", "--smoke", "--config", "width=3", "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    assert bad.returncode != 0 and "has no config field 'width'" in bad.stderr and "Traceback" not in bad.stderr
+    assert run(["--model", "dcgan", "--smoke", "--config", "ngf", "--out", str(out)]).returncode == 2
+
+
+def test_time_budget_stops_between_epochs(tmp_path):
+    out = tmp_path / "ck"
+    proc = run(["--model", "ae_plain", "--smoke", "--epochs", "50", "--time-budget", "0.001", "--out", str(out),
+                "--state-dir", str(tmp_path / "s")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the first epoch always runs (nothing is known of its length); the second would overrun
+    assert "stopping before epoch 2" in proc.stdout
+    card = json.loads((out / "ae_plain" / "card.json").read_text())
+    assert card["epochs"] == 1 and card["training"]["epochs"] == 50
+    assert torch.load(tmp_path / "s" / "ae_plain-smoke" / "state.pt", weights_only=True)["epoch"] == 1
+
+
+def test_init_from_starts_at_a_checkpoints_weights_and_says_so(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert run(["--model", "ae_plain", "--smoke", "--epochs", "2", "--out", str(first), "--state-dir", str(tmp_path / "s1")]).returncode == 0
+    start = load_model("ae_plain", first)
+    # zero epochs: the exported weights are the starting weights themselves
+    proc = run(["--model", "ae_plain", "--smoke", "--epochs", "1", "--lr", "1e-12", "--init-from", str(first),
+                "--out", str(second), "--state-dir", str(tmp_path / "s2")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"weights from {first}" in proc.stdout
+    after = load_model("ae_plain", second)
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(start.state_dict().values(), after.state_dict().values()))
+    fresh = run(["--model", "ae_plain", "--smoke", "--epochs", "1", "--lr", "1e-12", "--out", str(tmp_path / "c"),
+                 "--state-dir", str(tmp_path / "s3")])
+    assert fresh.returncode == 0
+    other = load_model("ae_plain", tmp_path / "c")
+    assert not all(torch.allclose(p, q) for p, q in zip(start.state_dict().values(), other.state_dict().values()))
+    source = after.card["training"]["init_from"]
+    assert source["epochs"] == 2 and source["root"] == str(first)
