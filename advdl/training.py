@@ -370,6 +370,31 @@ def _load_data(args: TrainArgs) -> tuple[Split, Split]:
     return load_split(args.data_root, True, args.dataset), load_split(args.data_root, False, args.dataset)
 
 
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _continued(args: TrainArgs) -> tuple[int, list[dict], list[torch.Tensor], float]:
+    """What a checkpoint that ``--init-from`` continues brings along: its epoch count, its
+    per-epoch history and sample grids, its wall time."""
+    folder = checkpoints.checkpoint_dir(args.model, args.init_from)
+    card = checkpoints.read_card(args.model, args.init_from)
+    history = []
+    if (folder / checkpoints.HISTORY).exists():
+        with open(folder / checkpoints.HISTORY, newline="") as f:
+            history = [{k: _number(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    samples = []
+    if (folder / "samples.npz").exists():
+        samples = list(torch.from_numpy(np.load(folder / "samples.npz")["samples"]))
+    epochs = int(card.get("epochs") or len(history))
+    return epochs, history[:epochs], samples[:epochs], float(card.get("wall_time_s") or 0.0)
+
+
 def train(args: TrainArgs, progress: bool = True) -> Path | None:
     """Train one model; returns the checkpoint folder (on rank 0) or None."""
     from tqdm.auto import tqdm
@@ -406,8 +431,9 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         if dataclasses.asdict(start.config) != dataclasses.asdict(model.config):
             raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config")
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
+        task.load_extra_state({})  # the GAN's moving average starts from these weights too
         if ddist.main:
-            print(f"{args.model}: weights from {args.init_from}")
+            print(f"{args.model}: weights from {args.init_from} (epoch {source.get('epochs')}); the optimizers start afresh")
 
     train_split, test_split = _load_data(args)
     x_all, y_all = train_split.floats(), train_split.labels
@@ -418,6 +444,8 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
 
     state_path = _state_path(args)
     start_epoch, history, extras, wall = 0, [], {"samples": [], "init_from": init_from}, 0.0
+    if init_from is not None:  # go on counting from the source's epochs, with its history and samples
+        start_epoch, history, extras["samples"], wall = _continued(args)
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         try:

@@ -181,21 +181,27 @@ def test_time_budget_stops_between_epochs(tmp_path):
     assert torch.load(tmp_path / "s" / "ae_plain-smoke" / "state.pt", weights_only=True)["epoch"] == 1
 
 
-def test_init_from_starts_at_a_checkpoints_weights_and_says_so(tmp_path):
+def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    assert run(["--model", "ae_plain", "--smoke", "--epochs", "2", "--out", str(first), "--state-dir", str(tmp_path / "s1")]).returncode == 0
-    start = load_model("ae_plain", first)
-    # zero epochs: the exported weights are the starting weights themselves
-    proc = run(["--model", "ae_plain", "--smoke", "--epochs", "1", "--lr", "1e-12", "--init-from", str(first),
-                "--out", str(second), "--state-dir", str(tmp_path / "s2")])
+    common = ["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--threads", "1"]
+    assert run(common + ["--epochs", "2", "--out", str(first), "--state-dir", str(tmp_path / "s1")]).returncode == 0
+    start = load_model("dcgan", first)
+    # a third epoch at a vanishing learning rate: the shipped weights are the starting weights
+    proc = run(common + ["--epochs", "3", "--lr", "1e-12", "--init-from", str(first), "--out", str(second),
+                         "--state-dir", str(tmp_path / "s2")])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"weights from {first}" in proc.stdout
-    after = load_model("ae_plain", second)
-    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(start.state_dict().values(), after.state_dict().values()))
-    fresh = run(["--model", "ae_plain", "--smoke", "--epochs", "1", "--lr", "1e-12", "--out", str(tmp_path / "c"),
-                 "--state-dir", str(tmp_path / "s3")])
-    assert fresh.returncode == 0
-    other = load_model("ae_plain", tmp_path / "c")
-    assert not all(torch.allclose(p, q) for p, q in zip(start.state_dict().values(), other.state_dict().values()))
+    assert f"weights from {first} (epoch 2)" in proc.stdout
+    after = load_model("dcgan", second)
+    weights = [k for k in start.state_dict() if "running_" not in k and "num_batches" not in k]
+    assert all(torch.allclose(start.state_dict()[k], after.state_dict()[k], atol=1e-6) for k in weights)
+    # the epochs go on from the source's: its history and sample grids come along
+    assert after.card["epochs"] == 3
+    assert [r["epoch"] for r in csv.DictReader(open(second / "dcgan" / "history.csv"))] == ["1", "2", "3"]
+    grids = np.load(second / "dcgan" / "samples.npz")["samples"]
+    assert grids.shape[0] == 3 and np.array_equal(grids[:2], np.load(first / "dcgan" / "samples.npz")["samples"])
     source = after.card["training"]["init_from"]
     assert source["epochs"] == 2 and source["root"] == str(first)
+    # a different config than the source's is refused
+    bad = run(["--model", "dcgan", "--smoke", "--epochs", "3", "--init-from", str(first), "--out", str(tmp_path / "c"),
+               "--state-dir", str(tmp_path / "s3")])
+    assert bad.returncode != 0 and "pass the same --config" in bad.stderr
