@@ -76,6 +76,20 @@ def test_vectorized_routing_equals_loop():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("iters", [1, 2, 3])
+def test_routing_gradient_equals_autograd_through_the_loop(iters):
+    # the vectorized routing has its own backward pass: it must be autograd's gradient exactly
+    g = torch.Generator().manual_seed(iters)
+    u_hat = (torch.randn(3, 40, 5, 6, generator=g, dtype=torch.float64) * 0.5).requires_grad_()
+    weights = torch.randn(3, 5, 6, generator=g, dtype=torch.float64)
+    (dynamic_routing(u_hat, iters)[0] * weights).sum().backward()
+    fast, u_hat.grad = u_hat.grad.clone(), None
+    (dynamic_routing_loop(u_hat, iters)[0] * weights).sum().backward()
+    torch.testing.assert_close(fast, u_hat.grad, atol=1e-12, rtol=0)
+    assert fast.abs().max() > 1e-3  # a gradient that is there
+    assert torch.autograd.gradcheck(lambda t: dynamic_routing(t, iters)[0], (u_hat.detach()[:1, :8].clone().requires_grad_(),))
+
+
 def test_couplings_sum_to_one_and_start_uniform(x):
     m = CapsNet().eval()
     with torch.no_grad():

@@ -49,22 +49,71 @@ def dynamic_routing(u_hat: torch.Tensor, iters: int = 3) -> tuple[torch.Tensor, 
 
     ``u_hat``: predictions (B, n_in, n_out, d_out). The routing logits start at zero for every
     input. Returns the output capsules (B, n_out, d_out) and the coupling coefficients of every
-    iteration, each (B, n_in, n_out), summing to 1 over the outputs.
+    iteration, each (B, n_in, n_out), summing to 1 over the outputs. The gradient flows through
+    every iteration (no stop-gradient), computed by :class:`_Routing`'s own backward pass.
     """
     B, n_in, n_out, d = u_hat.shape
     # One contiguous copy with the output capsule next to the batch: then the weighted sums and
     # the agreements are batched matrix products over (batch x output) pairs, forward and back
     # (1.7x faster than einsum on the original layout for a batch of 64 on one CPU thread).
     u = u_hat.permute(0, 2, 1, 3).reshape(B * n_out, n_in, d)
-    b = u_hat.new_zeros(B, n_out, n_in)
-    couplings = []
-    for r in range(iters):
-        c = F.softmax(b, dim=1)  # over the outputs
-        couplings.append(c.transpose(1, 2))  # (B, n_in, n_out), as the loop version returns
-        v = squash(torch.bmm(c.reshape(B * n_out, 1, n_in), u).view(B, n_out, d))
-        if r < iters - 1:
-            b = b + torch.bmm(u, v.reshape(B * n_out, d, 1)).view(B, n_out, n_in)
-    return v, couplings
+    v, c = _Routing.apply(u, B, iters)
+    return v, [ci.transpose(1, 2) for ci in c.unbind(0)]  # each (B, n_in, n_out), as the loop returns
+
+
+class _Routing(torch.autograd.Function):
+    """The routing iterations on predictions laid out as (batch x output, input, dim).
+
+    Autograd would write one full-size gradient of the predictions for each of their 2 x iters - 1
+    uses and add them up (about 20 passes over a 47 MB tensor for a batch of 64); this backward
+    collects the coefficients of those outer products and writes the gradient once, as one batched
+    product of rank 2 x iters - 1. Equal to autograd's gradient (tests compare them in float64).
+    """
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, batch: int, iters: int):
+        N, n_in, d = u.shape
+        n_out = N // batch
+        b = u.new_zeros(batch, n_out, n_in)
+        cs, ss, vs = [], [], []
+        for r in range(iters):
+            c = F.softmax(b, dim=1)  # over the outputs
+            s = torch.bmm(c.view(N, 1, n_in), u).view(N, d)
+            v = squash(s)
+            cs.append(c), ss.append(s), vs.append(v)
+            if r < iters - 1:
+                b = b + torch.bmm(u, v.view(N, d, 1)).view(batch, n_out, n_in)
+        ctx.save_for_backward(u, *cs, *ss, *vs)
+        ctx.iters, ctx.batch = iters, batch
+        couplings = torch.stack(cs)
+        ctx.mark_non_differentiable(couplings)
+        return v.view(batch, n_out, d), couplings
+
+    @staticmethod
+    def backward(ctx, grad_v: torch.Tensor, _grad_couplings: torch.Tensor | None):
+        R, batch = ctx.iters, ctx.batch
+        u, saved = ctx.saved_tensors[0], ctx.saved_tensors[1:]
+        cs, ss, vs = saved[:R], saved[R: 2 * R], saved[2 * R:]
+        N, n_in, d = u.shape
+        n_out = N // batch
+        left, right = [], []  # grad_u = sum_k left_k (N, n_in) outer right_k (N, d)
+        g_b = None  # gradient of the logits b_{r+1}
+        g_v = grad_v.reshape(N, d)
+        for r in reversed(range(R)):
+            if r < R - 1:  # b_{r+1} = b_r + <u, v_r>: the agreement's gradient is g_b
+                g_a = g_b.reshape(N, n_in)
+                g_v = torch.bmm(g_a.view(N, 1, n_in), u).view(N, d)
+                left.append(g_a), right.append(vs[r])
+            with torch.enable_grad():
+                s = ss[r].detach().requires_grad_()
+                (g_s,) = torch.autograd.grad(squash(s), s, g_v)
+            c = cs[r]
+            g_c = torch.bmm(u, g_s.view(N, d, 1)).view(batch, n_out, n_in)
+            left.append(c.reshape(N, n_in)), right.append(g_s)
+            g_logits = c * (g_c - (c * g_c).sum(dim=1, keepdim=True))  # softmax over the outputs
+            g_b = g_logits if g_b is None else g_b + g_logits
+        grad_u = torch.bmm(torch.stack(left, dim=2), torch.stack(right, dim=1))  # (N, n_in, d)
+        return grad_u, None, None
 
 
 def dynamic_routing_loop(u_hat: torch.Tensor, iters: int = 3) -> tuple[torch.Tensor, list[torch.Tensor]]:
