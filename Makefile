@@ -23,7 +23,7 @@ install: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed
 
 run: install
-	MALLOC_ARENA_MAX=2 $(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	MALLOC_ARENA_MAX=2 $(BIN)/python -m advdl.ui.serve --server.port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -9,13 +9,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from advdl import checkpoints
-from advdl.gan_tools import gif_bytes, interpolate, invert, latent_bank
+from advdl.gan_tools import gif_bytes, interpolate, invert
 from advdl.inference import classify_batch, direction_filmstrips, generate, realness
-from advdl.models.gan import sefa_directions
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import get_model, heavy_job
+from advdl.ui.models import gan_bank, gan_directions, get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
@@ -31,16 +30,6 @@ MAX_SEED = 2**31 - 1
 st.title(t("gan.title"))
 gan = get_model("dcgan")
 cnn = get_model("cnn", show_error=False)
-
-
-@st.cache_resource(show_spinner=False)
-def _directions(_gan, stamp: int) -> np.ndarray:
-    return sefa_directions(_gan, N_DIRECTIONS)[0].numpy()
-
-
-@st.cache_resource(show_spinner=False)
-def _bank(_gan, _cnn, stamp: int):
-    return latent_bank(_gan, _cnn, n=3000, seed=1, min_confidence=0.95)
 
 
 def _gif(frames: np.ndarray) -> bytes:
@@ -134,12 +123,12 @@ if gan is not None:
     z = st.session_state["gan.z"]
     version = st.session_state["gan.version"]
 
-    dirs = _directions(gan, id(gan))
+    dirs = gan_directions(gan, N_DIRECTIONS)
     _directions_view(gan, cnn, dirs)
 
     # --- morph one digit into another
     st.subheader(t("gan.morph"))
-    bank = _bank(gan, cnn, id(gan)) if cnn is not None else None
+    bank = gan_bank(gan, cnn) if cnn is not None else None
     m1, m2, m3, m4 = st.columns(4)
     by_class = bank is not None and m1.radio(t("gan.morph_by"), ["class", "seed"], format_func={"class": t("gan.by_class"), "seed": t("gan.by_seed")}.get, key="gan.morph_by") == "class"
     if by_class:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -48,6 +49,56 @@ def get_model(name: str, show_error: bool = True) -> torch.nn.Module | None:
         if show_error:
             show_checkpoint_error(exc)
         return None
+
+
+# ----------------------------------------------------------------------------- GAN resources
+@st.cache_resource(show_spinner=False)
+def _gan_directions(_gan, stamp: int, k: int) -> np.ndarray:
+    from advdl.models.gan import sefa_directions
+
+    return sefa_directions(_gan, k)[0].numpy()
+
+
+def gan_directions(gan, k: int) -> np.ndarray:
+    """The generator's k most important latent directions (SeFa), computed once per model."""
+    return _gan_directions(gan, id(gan), k)
+
+
+@st.cache_resource(show_spinner=False)
+def _gan_bank(_gan, _cnn, stamps: tuple[int, int]):
+    from advdl.gan_tools import latent_bank
+
+    return latent_bank(_gan, _cnn, n=3000, seed=1, min_confidence=0.95)
+
+
+def gan_bank(gan, cnn):
+    """The server's bank of latents that the CNN labels confidently (for the morph by class)."""
+    return _gan_bank(gan, cnn, (id(gan), id(cnn)))
+
+
+def warm_up(directions: int = 8) -> list[str]:
+    """Load every available model into the cache, import what the pages draw with, and find the
+    GAN's directions and a latent of every class, so that the first session finds them ready.
+    Called by ``advdl.ui.serve`` as the server starts; returns the names loaded."""
+    import pandas  # noqa: F401 - Streamlit's components import it on their first use
+    import plotly.graph_objects  # noqa: F401
+
+    from advdl import inference  # noqa: F401
+
+    root = str(checkpoints.checkpoint_root())
+    loaded = {}
+    for name in checkpoints.available(root):
+        try:
+            loaded[name] = _load(name, root, _stamp(name, root))
+        except CheckpointError:
+            pass
+    if "dcgan" in loaded:
+        gan_directions(loaded["dcgan"], directions)
+        if "cnn" in loaded:
+            bank = gan_bank(loaded["dcgan"], loaded["cnn"])
+            for cls in range(10):
+                bank.pick(cls)
+    return list(loaded)
 
 
 def show_checkpoint_error(exc: CheckpointError) -> None:

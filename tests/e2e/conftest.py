@@ -48,8 +48,11 @@ def start_server(ckpt_root: Path, log_path: Path, app: Path = ROOT / "app.py") -
     # As `make run` starts it: few malloc arenas keep a many-threaded server's memory in check.
     env = {"MALLOC_ARENA_MAX": "2", **os.environ, "ADVDL_CHECKPOINTS": str(ckpt_root), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
+    # The lab starts as `make run` starts it (advdl.ui.serve: models loading while the server
+    # boots); any other app plainly.
+    launch = ["-m", "advdl.ui.serve"] if app == ROOT / "app.py" else ["-m", "streamlit", "run", str(app)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+        [sys.executable, *launch, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

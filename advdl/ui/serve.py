@@ -1,0 +1,40 @@
+"""Start the lab's server with torch and the models loading while it boots.
+
+    python -m advdl.ui.serve [streamlit options]        # what `make run` does
+
+``streamlit run app.py`` imports torch (about 1.5-2 s of this CUDA build) and loads the models
+only when the first browser connects, so the first student waits for all of it. This launcher
+first starts a thread that does that work at once, while the server starts and the browser
+fetches the page, then runs ``streamlit run app.py`` with the options given. The pages find the
+models in the same process-wide cache they always use.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def _warm_up() -> None:
+    try:
+        from advdl.ui.models import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - a missing or damaged checkpoint: the page will say why
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    from streamlit.web import cli  # imports streamlit before the thread needs it
+
+    threading.Thread(target=_warm_up, name="advdl-warm-up", daemon=True).start()
+    args = sys.argv[1:] if argv is None else argv
+    sys.argv = ["streamlit", "run", str(APP), *args]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
