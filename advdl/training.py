@@ -258,9 +258,10 @@ class GANTask(Task):
         self.lr = args.lr or self.lr
         self.G, self.D = self.wrap(model.generator), self.wrap(model.discriminator)
         betas = (0.5, 0.999)
+        fused = device.type == "cuda"  # one kernel per step for all parameters
         self.optimizers = {
-            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas),
-            "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas),
+            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas, fused=fused),
+            "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas, fused=fused),
         }
         self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
         # Averaging the generator's weights over the last ~1000 steps (Yazici et al., 2019) damps
@@ -270,10 +271,9 @@ class GANTask(Task):
     @torch.no_grad()
     def update_ema(self) -> None:
         live = self.model.generator
-        for e, p in zip(self.ema.parameters(), live.parameters()):
-            e.lerp_(p, 1 - self.ema_decay)
-        for e, b in zip(self.ema.buffers(), live.buffers()):
-            e.copy_(b)
+        # one fused update over all tensors: on a GPU, two launches per step instead of dozens
+        torch._foreach_lerp_(list(self.ema.parameters()), list(live.parameters()), 1 - self.ema_decay)
+        torch._foreach_copy_(list(self.ema.buffers()), list(live.buffers()))
 
     def extra_state(self):
         return {"ema": self.ema.state_dict()}

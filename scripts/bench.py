@@ -48,11 +48,19 @@ def timeit(fn, repeats: int, warmup: int = 2) -> dict:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
 
 
-def load_all(root=None) -> dict:
+def load_all(root=None, fill_from=None) -> dict:
     out = {}
     for name in MODELS:
         try:
             out[name] = checkpoints.load_model(name, root)
+            continue
+        except checkpoints.CheckpointError:
+            pass
+        try:
+            if fill_from is None:
+                raise checkpoints.CheckpointMissingError(name, "no fill-in root")
+            out[name] = checkpoints.load_model(name, fill_from)
+            out[name].filled_in = True
         except checkpoints.CheckpointError:
             torch.manual_seed(0)
             out[name] = build(name).eval()  # a stand-in with the same shapes: timings only
@@ -179,10 +187,12 @@ st.image(Image.fromarray(img).resize((280, 280), Image.NEAREST))
 """
 
 # (page, slider label, which images to watch) for the drag and commit measurements
-LAB_SLIDERS = [("gan", "Direction 1"), ("autoencoders", "Strength"), ("capsules", "Dim 1")]
+LAB_SLIDERS = [("gan", "Direction 1", ".scrub-img"), ("autoencoders", "Strength", "[data-testid=stImageContainer] img"),
+               ("capsules", "Dim 1", ".scrub-img")]
+BARE_IMAGE = "[data-testid='stImage'] img"
 
 
-def bench_browser(repeats: int) -> dict:
+def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     sys.path.insert(0, str(ROOT / "scripts"))
     import tempfile
@@ -192,7 +202,7 @@ def bench_browser(repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp())
-    ck = lab_checkpoints(tmp / "ck")
+    ck = lab_checkpoints(tmp / "ck", fill_from)
     bare = tmp / "bare_app.py"
     bare.write_text(BARE_APP)
     res: dict = {}
@@ -223,16 +233,16 @@ def bench_browser(repeats: int) -> dict:
             wait_idle(page)
             page.locator(".scrub-img").first.wait_for(state="visible")
             res["cold_start_to_gan_lab_s"] = round(time.perf_counter() - t0, 2)
-            for lab, label in LAB_SLIDERS:
+            for lab, label, images in LAB_SLIDERS:
                 page.goto(f"{url}/{lab}?lang=en")
                 wait_idle(page)
                 if lab != "autoencoders":  # the noise strength is a plain Streamlit slider
                     rates = []
                     for _ in range(repeats):
-                        rates.append(_drag_rate(page, label, ".scrub-img"))
+                        rates.append(_drag_rate(page, label, images))
                         wait_idle(page)
                     res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
-                res[f"commit_ms_{lab}"] = _commit_latency(page, watcher, label, 4 * repeats)
+                res[f"commit_ms_{lab}"], res[f"key_to_image_ms_{lab}"] = _commit_latency(page, watcher, label, images, 4 * repeats)
             res["stroke_to_four_reconstructions_ms"] = _stroke_latency(page, url, repeats)
         finally:
             proc.terminate()
@@ -245,15 +255,17 @@ def bench_browser(repeats: int) -> dict:
             page.goto(url)
             wait_idle(page)
             res["drag_changes_per_s_bare_app"] = round(statistics.median(
-                [_drag_rate(page, "Value", "[data-testid='stImage'] img") for _ in range(repeats)]), 1)
+                [_drag_rate(page, "Value", BARE_IMAGE) for _ in range(repeats)]), 1)
             wait_idle(page)
-            res["commit_ms_bare_app"] = _commit_latency(page, watcher, "Value", 4 * repeats)
+            res["commit_ms_bare_app"], res["key_to_image_ms_bare_app"] = _commit_latency(page, watcher, "Value", BARE_IMAGE, 4 * repeats)
         finally:
             proc.terminate()
             proc.wait(10)
         browser.close()
     bare_p50 = res["commit_ms_bare_app"]["p50_ms"]
-    res["commit_p50_vs_bare"] = {lab: round(res[f"commit_ms_{lab}"]["p50_ms"] / bare_p50, 2) for lab, _ in LAB_SLIDERS}
+    res["commit_p50_vs_bare"] = {lab: round(res[f"commit_ms_{lab}"]["p50_ms"] / bare_p50, 2) for lab, _, _ in LAB_SLIDERS}
+    bare_shown = res["key_to_image_ms_bare_app"]["p50_ms"]
+    res["key_to_image_p50_vs_bare"] = {lab: round(res[f"key_to_image_ms_{lab}"]["p50_ms"] / bare_shown, 2) for lab, _, _ in LAB_SLIDERS}
     return res
 
 
@@ -290,15 +302,32 @@ def _stroke_latency(page, url: str, n: int) -> dict:
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "n": n}
 
 
-def _commit_latency(page, watcher, label: str, n: int, settle_ms: int = 800) -> dict:
-    """A keyboard step on slider ``label`` until the rerun it causes has ended (p50, p95 ms)."""
+# Times, in the page's own clock, a key press and the first change of the images that
+# ``selector`` names (in the document or in a component's shadow root) after it.
+KEY_TO_IMAGE = """(selector) => {
+  (window.__shownObs || []).forEach(o => o.disconnect());
+  const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+  const srcs = () => roots.flatMap(r => [...r.querySelectorAll(selector)]).map(i => i.src).join('|');
+  const before = srcs();
+  window.__key = null; window.__shown = null;
+  document.addEventListener('keydown', () => { if (window.__key === null) window.__key = performance.now(); }, {capture: true, once: true});
+  const check = () => { if (window.__shown === null && window.__key !== null && srcs() !== before) window.__shown = performance.now(); };
+  window.__shownObs = roots.map(r => { const o = new MutationObserver(check);
+    o.observe(r, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']}); return o; });
+}"""
+
+
+def _commit_latency(page, watcher, label: str, images: str, n: int, settle_ms: int = 800) -> tuple[dict, dict]:
+    """A keyboard step on slider ``label``: until the rerun it causes has ended, and until the
+    images ``images`` show the new value (p50, p95 ms each)."""
     from conftest import wait_idle
 
     slider = page.locator(f"input[type=range][aria-label='{label}']").first
-    times = []
+    times, shown = [], []
     for i in range(n):
         slider.evaluate("e => e.scrollIntoView({block: 'center'})")
         slider.focus()
+        page.evaluate(KEY_TO_IMAGE, images)
         before = watcher.finished
         t0 = time.perf_counter()
         page.keyboard.press("ArrowLeft" if i % 2 == 0 else "ArrowRight")  # the drags left it at the right end
@@ -308,8 +337,16 @@ def _commit_latency(page, watcher, label: str, n: int, settle_ms: int = 800) -> 
                 raise TimeoutError(f"no rerun after a key press on {label!r}")
         times.append((watcher.last - t0) * 1000)
         wait_idle(page)
+        key, seen = page.evaluate("[window.__key, window.__shown]")
+        if key is None or seen is None:
+            raise RuntimeError(f"the images {images!r} did not change after a key press on {label!r}")
+        shown.append(seen - key)
         page.wait_for_timeout(settle_ms)  # let the browser finish drawing before the next step
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(float(np.percentile(times, 95)), 1), "n": n}
+
+    def stats(xs):
+        return {"p50_ms": round(statistics.median(xs), 1), "p95_ms": round(float(np.percentile(xs, 95)), 1), "n": n}
+
+    return stats(times), stats(shown)
 
 
 COUNT_IMAGE_CHANGES = """(selector) => {
@@ -353,28 +390,34 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1, as the app sets)")
     p.add_argument("--browser", action="store_true", help="also measure in Chromium (needs /usr/bin/chromium)")
     p.add_argument("--no-training", action="store_true", help="skip training throughput")
+    p.add_argument("--fill-from", type=Path, metavar="ROOT",
+                   help="a checkpoint root for models not shipped yet (e.g. a training export); else random stand-ins")
     p.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), help="where to write the JSON")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    models = load_all()
+    models = load_all(fill_from=a.fill_from)
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
         "stand_ins": sorted(n for n, m in models.items() if getattr(m, "stand_in", False)),
+        "filled_in": {n: str(a.fill_from) for n, m in models.items() if getattr(m, "filled_in", False)},
         "server": bench_server(models, a.repeats),
         "rss_mb_all_models": rss_after_loading(),
     }
     if not a.no_training:
         result["training"] = bench_training(a.repeats)
     if a.browser:
-        result["browser"] = bench_browser(max(3, a.repeats // 5))
+        result["browser"] = bench_browser(max(3, a.repeats // 5), a.fill_from)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(result, indent=2))
     print(f"{'figure':44s} {'p50':>10s} {'p95':>10s}")
     for k, v in result["server"].items():
         print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
     for k, v in result.get("training", {}).items():
+        if k == "threads":
+            print(f"{'train torch threads':44s} {v:>10}")
+            continue
         print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else (f"{v:>9}%" if k.endswith("pct") else f"{v:>9}x")))
     print(f"{'RSS with every model loaded':44s} {result['rss_mb_all_models']:>8.1f}MB")
     for k, v in result.get("browser", {}).items():
@@ -384,6 +427,8 @@ def main(argv=None) -> int:
             print(f"{k:44s} " + "  ".join(f"{lab} {x}x" for lab, x in v.items()))
         else:
             print(f"{k:44s} {v:>10}")
+    for name, where in result["filled_in"].items():
+        print(f"({name}: not shipped; measured with the one in {where})")
     if result["stand_ins"]:
         print(f"(random-weight stand-ins for missing checkpoints: {', '.join(result['stand_ins'])})")
     print(f"wrote {a.json}")

@@ -29,14 +29,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def lab_checkpoints(root: Path) -> Path:
-    """The shipped checkpoints, and random-weight stand-ins for models not shipped yet, so the
-    browser tests exercise every page's widgets whatever training has reached."""
+def lab_checkpoints(root: Path, fill_from: Path | None = None) -> Path:
+    """The shipped checkpoints, then for models not shipped yet those under ``fill_from`` (an
+    unshipped training export, say) or else random-weight stand-ins, so the browser tests
+    exercise every page's widgets whatever training has reached."""
     root.mkdir(parents=True, exist_ok=True)
     shipped = checkpoints.available()
+    extra = checkpoints.available(fill_from) if fill_from else []
     for name in MODELS:
         if name in shipped:
             shutil.copytree(checkpoints.checkpoint_dir(name), root / name)
+        elif name in extra:
+            shutil.copytree(checkpoints.checkpoint_dir(name, fill_from), root / name)
         else:
             torch.manual_seed(0)
             checkpoints.save(build(name), name, root, card={"epochs": 0})
