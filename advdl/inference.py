@@ -51,6 +51,35 @@ def reconstruct(models: dict[str, torch.nn.Module], inp: np.ndarray, clean: np.n
     return out
 
 
+@dataclass
+class ReconstructionSweep:
+    """Each autoencoder's reconstructions of a series of inputs (the same digit at every noise
+    strength), with their scores against the clean digit."""
+
+    images: np.ndarray  # (S, 28, 28)
+    psnr: np.ndarray  # (S,)
+    ssim: np.ndarray  # (S,)
+    bce: np.ndarray  # (S,)
+
+    def at(self, i: int) -> Reconstruction:
+        return Reconstruction(self.images[i], float(self.psnr[i]), float(self.ssim[i]), float(self.bce[i]))
+
+
+@torch.inference_mode()
+def reconstruct_sweep(models: dict[str, torch.nn.Module], inputs: np.ndarray, clean: np.ndarray) -> dict[str, ReconstructionSweep]:
+    """Each autoencoder's reconstruction of every input (S, 28, 28), in one batch per model,
+    scored against the ``clean`` digit."""
+    x = torch.as_tensor(np.asarray(inputs, dtype=np.float32)).reshape(-1, 1, 28, 28)
+    ref = as_batch(clean).expand(len(x), -1, -1, -1)
+    out = {}
+    for name, model in models.items():
+        r = model(x)
+        out[name] = ReconstructionSweep(
+            r[:, 0].numpy(), psnr(r, ref, "none").numpy(), ssim(r, ref, "none").numpy(), bce(r, ref, "none").numpy()
+        )
+    return out
+
+
 @torch.inference_mode()
 def generate(gan: torch.nn.Module, z: np.ndarray) -> np.ndarray:
     """Images (N, 28, 28) in [0, 1] from latents (N, 100) or (100,)."""

@@ -7,20 +7,22 @@ import streamlit as st
 
 from advdl import checkpoints
 from advdl.digits import NOISE_KINDS, add_noise
-from advdl.inference import code_filmstrips, encode, reconstruct
+from advdl.inference import code_filmstrips, encode, reconstruct, reconstruct_sweep
 from advdl.latent_map import FILENAME, LatentMap
 from advdl.models import AUTOENCODERS
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
-from advdl.ui.scrub import Slider, committed, nearest_index, scrubber
+from advdl.ui.scrub import Slider, committed, nearest_index, panel_scrubber, scrubber
 from advdl.viz import grid, upscale
 from advdl.ui.routing import require_shell
 
 require_shell()
 
 EDIT_DIMS, EDIT_STEPS = 8, 21
+STRENGTHS = np.round(np.linspace(0.0, 1.0, 21), 2)  # the noise strength's steps, 0.05 apart
+DEFAULT_STRENGTH = 10  # 0.5: the course's noise factor
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 st.title(t("ae.title"))
@@ -41,27 +43,35 @@ def _latent_map(path: str, stamp: float) -> LatentMap | None:
 def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) -> None:
     """Noise, the four reconstructions, their codes, the noise sweep and the latent map. A
     fragment: changing the noise or clicking the map reruns only this part of the lab."""
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns(3)
     noise_labels = {k: t(f"ae.noise.{k}") for k in NOISE_KINDS}
     kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
-    strength = c2.slider(t("ae.strength"), 0.0, 1.0, 0.5, 0.05, key="ae.strength")
-    seed = c3.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
-    use_clean = c4.toggle(t("ae.clean_input"), False, key="ae.clean")
+    seed = c2.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
+    use_clean = c3.toggle(t("ae.clean_input"), False, key="ae.clean")
+    strength = float(STRENGTHS[committed("ae.strength", 1, DEFAULT_STRENGTH)[0]])
 
     results = {}
     if clean is not None and models:
-        noisy = clean if use_clean else add_noise(clean, kind, strength, seed=int(seed))
-        results = reconstruct(models, noisy, clean)
-        best = max(results, key=lambda n: results[n].psnr)
+        # The digit at every strength, and the four reconstructions of each, in one batch per
+        # model: dragging the strength then changes all five images and their scores at once.
+        inputs = np.stack([clean if use_clean else add_noise(clean, kind, float(s), seed=int(seed)) for s in STRENGTHS])
+        sweeps = reconstruct_sweep(models, inputs, clean)
+        names = list(sweeps)
+        captions, metrics = [], []
+        for i in range(len(STRENGTHS)):
+            best = max(names, key=lambda n: sweeps[n].psnr[i])
+            captions.append([t("ae.clean_shown") if use_clean else t("ae.noisy")]
+                            + [f"{t(f'ae.{n}')}{' ★ ' + t('ae.best') if n == best else ''}" for n in names])
+            metrics.append([""] + [f"PSNR {sweeps[n].psnr[i]:.1f} dB\nSSIM {sweeps[n].ssim[i]:.2f} · BCE {sweeps[n].bce[i]:.3f}" for n in names])
+        frames = np.stack([np.concatenate([inputs[i][None], np.stack([sweeps[n].images[i] for n in names])]) for i in range(len(STRENGTHS))])
         st.subheader(t("ae.recons"))
         # One row on a monitor; rows of three on a projector, so that each image stays large.
-        per_row = 3 if presenting() else len(results) + 1
-        cells = [c for _ in range(0, len(results) + 1, per_row) for c in st.columns(per_row)]
-        cells[0].image(upscale(noisy, 280), caption=t("ae.clean_shown") if use_clean else t("ae.noisy"), width="stretch")
-        for col, (name, r) in zip(cells[1:], results.items()):
-            mark = f" ★ {t('ae.best')}" if name == best else ""
-            col.image(upscale(r.image, 280), caption=f"{t(f'ae.{name}')}{mark}", width="stretch")
-            col.markdown(f"PSNR **{r.psnr:.1f} dB** · SSIM **{r.ssim:.2f}** · BCE {r.bce:.3f}")
+        index = panel_scrubber(
+            frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), nearest_index(STRENGTHS, strength)),
+            key="ae.strength", columns=3 if presenting() else len(names) + 1,
+        )
+        strength, noisy = float(STRENGTHS[index]), inputs[index]
+        results = {n: sweeps[n].at(index) for n in names}
 
         st.subheader(t("ae.codes"))
         dense = [n for n in ("ae_plain", "ae_deep") if n in models]

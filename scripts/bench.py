@@ -187,8 +187,7 @@ st.image(Image.fromarray(img).resize((280, 280), Image.NEAREST))
 """
 
 # (page, slider label, which images to watch) for the drag and commit measurements
-LAB_SLIDERS = [("gan", "Direction 1", ".scrub-img"), ("autoencoders", "Strength", "[data-testid=stImageContainer] img"),
-               ("capsules", "Dim 1", ".scrub-img")]
+LAB_SLIDERS = [("gan", "Direction 1", ".scrub-img"), ("autoencoders", "Strength", ".pscrub-fig:first-child .pscrub-img"), ("capsules", "Dim 1", ".scrub-img")]
 BARE_IMAGE = "[data-testid='stImage'] img"
 
 
@@ -236,12 +235,11 @@ def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
             for lab, label, images in LAB_SLIDERS:
                 page.goto(f"{url}/{lab}?lang=en")
                 wait_idle(page)
-                if lab != "autoencoders":  # the noise strength is a plain Streamlit slider
-                    rates = []
-                    for _ in range(repeats):
-                        rates.append(_drag_rate(page, label, images))
-                        wait_idle(page)
-                    res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
+                rates = []
+                for _ in range(repeats):
+                    rates.append(_drag_rate(page, label, images))
+                    wait_idle(page)
+                res[f"drag_changes_per_s_{lab}"] = round(statistics.median(rates), 1)
                 res[f"commit_ms_{lab}"], res[f"key_to_image_ms_{lab}"] = _commit_latency(page, watcher, label, images, 4 * repeats)
             res["stroke_to_four_reconstructions_ms"] = _stroke_latency(page, url, repeats)
         finally:
@@ -269,10 +267,13 @@ def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
     return res
 
 
-RECON_SRCS = """(names) => [...document.querySelectorAll('[data-testid=stImageContainer]')].flatMap(c => {
-  const cap = c.querySelector('[data-testid=stImageCaption]'), img = c.querySelector('img');
-  return cap && img && names.some(n => cap.innerText === n || cap.innerText.startsWith(n + ' ★')) ? [img.complete && img.naturalWidth > 0 ? img.src : ''] : [];
-})"""
+# The sources of the four reconstructions in the autoencoder lab's noise panel (its images after
+# the first, the noisy input), wherever the component's root is.
+RECON_SRCS = """() => {
+  const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+  const imgs = roots.flatMap(r => [...r.querySelectorAll('.pscrub-img')]).slice(1);
+  return imgs.map(img => img.complete && img.naturalWidth > 0 ? img.src : '');
+}"""
 
 
 def _stroke_latency(page, url: str, n: int) -> dict:
@@ -280,7 +281,6 @@ def _stroke_latency(page, url: str, n: int) -> dict:
     of the new drawing are shown (p50, p95 ms)."""
     from conftest import draw_stroke, wait_idle
 
-    names = ["Plain", "Deep", "Convolutional", "Denoising"]
     times = []
     for i in range(n):
         page.goto(f"{url}/autoencoders?lang=en")
@@ -288,11 +288,11 @@ def _stroke_latency(page, url: str, n: int) -> dict:
         page.locator("label:has-text('Draw')").first.click()
         wait_idle(page)
         page.locator("canvas.upper-canvas").first.wait_for(state="visible")
-        before = page.evaluate(RECON_SRCS, names)
+        before = page.evaluate(RECON_SRCS)
         draw_stroke(page, [(100, 60), (220, 60), (150 + 5 * i, 260)])  # a 7
         t0 = time.perf_counter()
         while True:
-            srcs = page.evaluate(RECON_SRCS, names)
+            srcs = page.evaluate(RECON_SRCS)
             if len(srcs) == 4 and all(srcs) and srcs != before:
                 break
             if time.perf_counter() - t0 > 30:
@@ -368,7 +368,7 @@ def _drag_rate(page, label: str, images: str) -> float:
     slider = page.locator(f"input[type=range][aria-label='{label}']").first
     slider.evaluate("e => e.scrollIntoView({block: 'center'})")
     # Streamlit's own slider hides its <input>; its track is the visible group around it
-    track = page.locator(f"[role=group][aria-label='{label}']").first if label in ("Value", "Strength") else slider
+    track = page.locator(f"[role=group][aria-label='{label}']").first if label == "Value" else slider
     box = track.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 2, y)

@@ -55,3 +55,14 @@ def run_page(page: str, lang: str = "en", timeout: float = 120):
     if page != "home":
         at.switch_page(f"pages/{page}.py").run()
     return at
+
+
+def ae_panel(at) -> dict | None:
+    """What the autoencoder lab's noise panel sends the browser (None when it is not shown)."""
+    import json
+
+    for c in at.get("bidi_component"):
+        data = json.loads(c.proto.json)
+        if "captions" in data:
+            return data
+    return None

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from advdl.ui.i18n import STRINGS
 
-from conftest import run_page
+from conftest import ae_panel, run_page
 
 
 def _seven(ink=0, ground=255, size=280, mode="L") -> Image.Image:
@@ -122,13 +122,14 @@ def test_autoencoder_lab_upload_good_then_broken_then_noise(random_checkpoints, 
     at.radio(key="ae.source").set_value("upload").run()
     at.file_uploader(key="ae.upload").upload("seven.png", _save(_seven()), "image/png").run()
     assert not at.exception and not at.error
-    assert sum("PSNR" in m.value for m in at.markdown) == 4  # the four reconstructions of the upload
-    before = [m.value for m in at.markdown if "PSNR" in m.value]
-    at.slider(key="ae.strength").set_value(0.9).run()
-    assert not at.exception and [m.value for m in at.markdown if "PSNR" in m.value] != before
+    panel = ae_panel(at)  # the four reconstructions of the upload, at every noise strength
+    assert panel is not None and all(sum("PSNR" in m for m in row) == 4 for row in panel["metrics"])
+    at.session_state["ae.strength"] = {"indices": [18]}  # the browser's release at 0.9
+    at.run()
+    assert not at.exception and ae_panel(at)["index"] == 18
     at.file_uploader(key="ae.upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\n broken", "image/png")).run()
     assert not at.exception
     assert any(e.value.startswith(_prefix("image_unreadable", "en")) for e in at.error)
-    assert sum("PSNR" in m.value for m in at.markdown) == 0  # nothing stale is shown for a broken file
+    assert ae_panel(at) is None  # nothing stale is shown for a broken file
     at.radio(key="ae.source").set_value("sample").run()
-    assert not at.exception and sum("PSNR" in m.value for m in at.markdown) == 4
+    assert not at.exception and ae_panel(at) is not None

@@ -85,3 +85,22 @@ def test_reconstruct_scores_against_the_clean_digit():
     assert set(res) == set(models)
     for r in res.values():
         assert r.image.shape == (28, 28) and 0 < r.bce and -1 <= r.ssim <= 1 and r.psnr > 0
+
+
+def test_reconstruction_sweep_equals_one_reconstruction_per_input(random_checkpoints):
+    from advdl.checkpoints import load_model
+    from advdl.digits import add_noise
+    from advdl.inference import reconstruct, reconstruct_sweep
+
+    models = {n: load_model(n, random_checkpoints) for n in ("ae_plain", "ae_conv")}
+    clean = np.zeros((28, 28), np.float32)
+    clean[6:22, 12:16] = 1.0
+    inputs = np.stack([add_noise(clean, "gaussian", s, seed=0) for s in (0.0, 0.5, 1.0)])
+    sweep = reconstruct_sweep(models, inputs, clean)
+    for name in models:
+        assert sweep[name].images.shape == (3, 28, 28)
+        for i, inp in enumerate(inputs):
+            one = reconstruct({name: models[name]}, inp, clean)[name]
+            np.testing.assert_allclose(sweep[name].images[i], one.image, atol=1e-5)
+            assert abs(sweep[name].at(i).psnr - one.psnr) < 1e-3 and abs(sweep[name].at(i).ssim - one.ssim) < 1e-4
+    assert sweep["ae_plain"].psnr[0] != sweep["ae_plain"].psnr[2]  # the noise shows in the scores

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_page
+from conftest import ae_panel, run_page
 
 PAGES = ["home", "gan", "autoencoders", "capsules"]
 
@@ -44,14 +44,25 @@ def test_unknown_language_in_url_falls_back(random_checkpoints, checkpoint_env):
     assert not at.exception and at.session_state["lang"] == "zh"
 
 
-def test_autoencoder_page_shows_four_reconstructions(random_checkpoints, checkpoint_env):
+def test_autoencoder_page_shows_four_reconstructions_at_every_strength(random_checkpoints, checkpoint_env):
     checkpoint_env(random_checkpoints)
     at = run_page("autoencoders")
-    assert sum("PSNR" in m.value for m in at.markdown) == 4
-    before = [m.value for m in at.markdown if "PSNR" in m.value]
+    panel = ae_panel(at)
+    assert panel["label"] == "Strength" and panel["values"][panel["index"]] == 0.5  # the course's noise factor
+    steps = len(panel["values"])
+    assert steps == 21 and len(panel["frames"]) == steps and all(len(f) == 5 for f in panel["frames"])
+    assert panel["captions"][0][0] == "Noisy input" and panel["captions"][0][1].startswith("Plain")
+    # every step has the four reconstructions' scores, and one best among them
+    assert all(sum("PSNR" in m for m in row) == 4 for row in panel["metrics"])
+    assert all(sum("★" in c for c in row) == 1 for row in panel["captions"])
+    assert panel["frames"][0] != panel["frames"][-1]  # no noise and full noise differ
+    before = panel["metrics"]
     at.selectbox(key="ae.noise").set_value("occlusion").run()
-    after = [m.value for m in at.markdown if "PSNR" in m.value]
-    assert not at.exception and before != after
+    assert not at.exception and ae_panel(at)["metrics"] != before
+    # the browser's release at 0.9 moves the committed strength: the sweep's marker follows
+    at.session_state["ae.strength"] = {"indices": [18]}
+    at.run()
+    assert not at.exception and ae_panel(at)["index"] == 18
 
 
 def test_capsule_page_reads_a_sample_and_rotates(random_checkpoints, checkpoint_env):
@@ -75,7 +86,8 @@ def test_a_damaged_checkpoint_disables_only_its_part(random_checkpoints, checkpo
     at = run_page("autoencoders")
     assert not at.exception
     assert len(at.error) == 1 and "ae_conv" in at.error[0].value
-    assert sum("PSNR" in m.value for m in at.markdown) == 3
+    panel = ae_panel(at)  # the three autoencoders left, at every strength
+    assert all(sum("PSNR" in m for m in row) == 3 for row in panel["metrics"]) and len(panel["frames"][0]) == 4
 
 
 def test_gan_new_digit_changes_the_seed_and_the_sliders(random_checkpoints, checkpoint_env):

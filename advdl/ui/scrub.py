@@ -89,6 +89,76 @@ export default function (component) {
 _component = st.components.v2.component("advdl.scrubber", html=HTML, css=CSS, js=JS)
 
 
+PANEL_HTML = '<div class="pscrub"><div class="scrub-sliders"></div><div class="pscrub-grid"></div></div>'
+
+PANEL_CSS = CSS + """
+.pscrub { display: flex; flex-direction: column; gap: 0.6rem; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #111); }
+.pscrub .scrub-sliders { flex: none; max-width: 32rem; }
+.pscrub-grid { display: grid; grid-template-columns: repeat(var(--cols, 5), minmax(0, 1fr)); gap: 0.8rem 1rem; }
+.pscrub-fig { margin: 0; text-align: center; min-width: 0; }
+.pscrub-img { width: 100%; height: auto; aspect-ratio: 1 / 1; image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; }
+.pscrub-cap { font-size: 0.95rem; margin-top: 0.3rem; }
+.pscrub-metrics { font-size: 0.9rem; opacity: 0.8; font-variant-numeric: tabular-nums; min-height: 1.2em; white-space: pre-line; }
+"""
+
+PANEL_JS = """
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector('.pscrub');
+  const grid = root.querySelector('.pscrub-grid');
+  const box = root.querySelector('.scrub-sliders');
+  grid.style.setProperty('--cols', String(data.columns));
+  // frames[step][panel]: decoded once, so that moving the thumb only swaps sources
+  const frames = data.frames.map((step) => step.map((f) => { const im = new Image(); im.src = f; return im.src; }));
+  // The figures outlive a rerun (same elements, new sources), so nothing flickers or is rebuilt.
+  let figs = root.__figs;
+  if (!figs || figs.length !== data.captions[0].length) {
+    figs = data.captions[0].map(() => {
+      const fig = document.createElement('figure'); fig.className = 'pscrub-fig';
+      const img = document.createElement('img'); img.className = 'pscrub-img'; img.alt = '';
+      const cap = document.createElement('figcaption'); cap.className = 'pscrub-cap';
+      const met = document.createElement('div'); met.className = 'pscrub-metrics';
+      fig.append(img, cap, met);
+      return { fig, img, cap, met };
+    });
+    grid.replaceChildren(...figs.map((f) => f.fig));
+    root.__figs = figs;
+  }
+  let index = data.index;
+  const show = (i) => figs.forEach((f, m) => {
+    f.img.src = frames[i][m];
+    f.cap.textContent = data.captions[i][m];  // textContent: never parsed as HTML
+    f.met.textContent = data.metrics[i][m];
+  });
+  show(index);
+  // The slider too: the same <input> across reruns, so a drag or the keyboard focus survives one.
+  if (!root.__slider) {
+    const row = document.createElement('div'); row.className = 'scrub-row';
+    const label = document.createElement('label');
+    const name = document.createElement('span');
+    const out = document.createElement('output');
+    label.append(name, out);
+    const input = document.createElement('input');
+    input.type = 'range'; input.min = '0'; input.step = '1';
+    row.append(label, input);
+    box.replaceChildren(row);
+    root.__slider = { name, out, input };
+  }
+  const { name, out, input } = root.__slider;
+  const fmt = (i) => Number(data.values[i]).toFixed(data.decimals);
+  name.textContent = data.label;
+  input.setAttribute('aria-label', data.label);
+  input.max = String(data.values.length - 1);
+  input.value = String(index);
+  out.textContent = fmt(index);
+  input.oninput = () => { index = Number(input.value); show(index); out.textContent = fmt(index); };
+  input.onchange = () => setStateValue('indices', [index]);  // release, or a keyboard step
+}
+"""
+
+_panel_component = st.components.v2.component("advdl.panel_scrubber", html=PANEL_HTML, css=PANEL_CSS, js=PANEL_JS)
+
+
 @dataclass
 class Slider:
     label: str
@@ -146,3 +216,29 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
         return [s.index for s in sliders]
     return [min(max(int(i), 0), len(s.values) - 1) for i, s in zip(got, sliders)]
 
+
+
+def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[list[str]], slider: Slider, key: str, columns: int) -> int:
+    """Several images under one slider, all following the thumb while it moves (the autoencoder
+    lab: the noisy input and the four reconstructions at every noise strength).
+
+    ``frames`` (steps, M, H, W) in [0, 1]; ``captions[i][m]`` and ``metrics[i][m]`` are the text
+    under image ``m`` at step ``i``. Returns the committed step index.
+    """
+    frames = np.asarray(frames)
+    payload = {
+        "columns": int(columns),
+        "label": slider.label,
+        "values": [float(v) for v in slider.values],
+        "index": int(slider.index),
+        "decimals": slider.decimals,
+        # one cached encoding of all steps' images, then split per step
+        "frames": [urls[i : i + frames.shape[1]] for urls in [_encode_strip(frames.reshape(-1, *frames.shape[2:]))] for i in range(0, len(urls), frames.shape[1])],
+        "captions": captions,
+        "metrics": metrics,
+    }
+    result = _panel_component(key=key, data=payload, default={"indices": [slider.index]}, on_indices_change=lambda: None, width="stretch")
+    got = getattr(result, "indices", None)
+    if not isinstance(got, list) or len(got) != 1:
+        return int(slider.index)
+    return min(max(int(got[0]), 0), len(slider.values) - 1)

@@ -58,13 +58,11 @@ OVERFLOW = """() => ['html', 'body', '[data-testid=stAppViewContainer]', '[data-
 
 
 def _ae_main_images(page) -> list[float]:
-    from advdl.ui.i18n import STRINGS
-
-    heights = []
-    for key in ["ae.noisy", "ae.ae_plain", "ae.ae_deep", "ae.ae_conv", "ae.ae_denoise"]:
-        box = page.locator(f"[data-testid='stImageContainer']:has([data-testid='stImageCaption']:has-text('{STRINGS[key]['en']}')) img").first
-        heights.append(box.bounding_box()["height"])
-    return heights
+    """Heights of the noise panel's five images (the noisy input and the four reconstructions)."""
+    imgs = page.locator(".pscrub-img")
+    imgs.first.wait_for(state="visible")
+    assert imgs.count() == 5
+    return [imgs.nth(i).bounding_box()["height"] for i in range(5)]
 
 
 @pytest.mark.parametrize("lab", ["gan", "autoencoders", "capsules"])
@@ -102,7 +100,7 @@ def test_drawn_digit_reaches_the_autoencoders(page, app_url):
     draw_stroke(page, [(100, 60), (220, 60), (150, 260)])  # a 7
     page.wait_for_selector("text=The 28×28 image the models see", timeout=30_000)
     wait_idle(page)
-    assert page.locator("[data-testid='stMarkdownContainer'] p:has-text('SSIM')").count() == 4
+    assert page.locator(".pscrub-metrics:has-text('SSIM')").count() == 4  # under the four reconstructions
     assert page.locator("[data-testid='stException']").count() == 0
 
 
@@ -151,10 +149,10 @@ def test_deep_link_on_a_fresh_server_goes_through_the_shell(browser, tmp_path):
         proc.wait(10)
 
 
-COUNT_CHANGES = """() => {
+COUNT_CHANGES = """(selector) => {
   window.__changes = 0;
   const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
-  roots.flatMap(r => [...r.querySelectorAll('.scrub-img')]).forEach(img => {
+  roots.flatMap(r => [...r.querySelectorAll(selector)]).forEach(img => {
     let last = img.src;
     new MutationObserver(() => { if (img.src !== last) { last = img.src; window.__changes++; } })
       .observe(img, {attributes: true, attributeFilter: ['src']});
@@ -162,12 +160,12 @@ COUNT_CHANGES = """() => {
 }"""
 
 
-def drag_and_count(page, label: str, fraction: float = 0.5, moves: int = 40) -> int:
+def drag_and_count(page, label: str, fraction: float = 0.5, moves: int = 40, images: str = ".scrub-img") -> int:
     """Drag the scrubber slider ``label`` from its middle over ``fraction`` of its width, holding
-    the mouse down; return how often the shown image changed before release."""
+    the mouse down; return how often the shown images changed before release."""
     slider = page.locator(f"input[type=range][aria-label='{label}']")
     slider.scroll_into_view_if_needed()
-    page.evaluate(COUNT_CHANGES)
+    page.evaluate(COUNT_CHANGES, images)
     box = slider.bounding_box()
     y, x0 = box["y"] + box["height"] / 2, box["x"] + box["width"] / 2
     page.mouse.move(x0, y)
@@ -190,6 +188,24 @@ def test_scrubber_morphs_while_dragging_and_commits_on_release(page, app_url, la
     wait_idle(page)
     # after the rerun the server's new filmstrip starts at the committed step, not the centre
     assert page.locator(f"input[type=range][aria-label='{label}']").input_value() != "20"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_noise_strength_changes_all_five_images_while_dragging(page, app_url):
+    page.goto(f"{app_url}/autoencoders?lang=en")
+    wait_idle(page)
+    imgs = page.locator(".pscrub-img")
+    imgs.first.wait_for(state="visible")
+    before = [imgs.nth(i).get_attribute("src") for i in range(5)]
+    metrics = page.locator(".pscrub-metrics").nth(1).inner_text()
+    # 10 steps of the strength: each step swaps the five images, before the mouse is let go
+    changes = drag_and_count(page, "Strength", 0.45, images=".pscrub-img")
+    assert changes >= 5 * 8, changes
+    wait_idle(page)
+    after = [imgs.nth(i).get_attribute("src") for i in range(5)]
+    assert all(a != b for a, b in zip(before, after))  # the input and every reconstruction moved
+    assert page.locator(".pscrub-metrics").nth(1).inner_text() != metrics  # and their scores
+    assert page.locator("input[type=range][aria-label='Strength']").input_value() != "10"  # committed
     assert page.locator("[data-testid='stException']").count() == 0
 
 
