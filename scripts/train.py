@@ -48,6 +48,8 @@ def parse(argv=None) -> argparse.Namespace:
                    help="start no epoch that would end after this many seconds (state and checkpoint stay whole)")
     p.add_argument("--init-from", metavar="ROOT",
                    help="a checkpoint root whose <model>/ weights start the training (e.g. to continue on a GPU)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the networks (fused kernels: for a GPU; the first step compiles for ~30 s)")
     a = p.parse_args(argv)
     for item in a.config:
         if "=" not in item:
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
             state_dir=a.state_dir, threads=a.threads,
             store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None), amp=a.amp,
             config=dict(item.split("=", 1) for item in a.config) or None, lr_decay=a.lr_decay,
-            time_budget=a.time_budget, init_from=a.init_from,
+            time_budget=a.time_budget, init_from=a.init_from, compile=a.compile,
         )
         try:
             model_config(name, args.config)  # a bad --config: one line, no traceback

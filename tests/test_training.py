@@ -205,3 +205,15 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     bad = run(["--model", "dcgan", "--smoke", "--epochs", "3", "--init-from", str(first), "--out", str(tmp_path / "c"),
                "--state-dir", str(tmp_path / "s3")])
     assert bad.returncode != 0 and "pass the same --config" in bad.stderr
+
+
+def test_compiled_training_matches_the_eager_one(tmp_path):
+    # --compile runs the steps through torch.compile; the weights it ships are the same model's
+    common = ["--model", "ae_plain", "--smoke", "--threads", "1", "--seed", "3"]
+    for name, extra in (("eager", []), ("compiled", ["--compile"])):
+        proc = run(common + extra + ["--out", str(tmp_path / name), "--state-dir", str(tmp_path / f"s-{name}")])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    eager, compiled = load_model("ae_plain", tmp_path / "eager"), load_model("ae_plain", tmp_path / "compiled")
+    assert compiled.card["training"]["compile"] is True and eager.card["training"]["compile"] is False
+    for (k, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=k)
