@@ -62,7 +62,15 @@ def ae_panel(at) -> dict | None:
     import json
 
     for c in at.get("bidi_component"):
-        data = json.loads(c.proto.json)
+        data = component_payload(c)
         if "captions" in data:
             return data
     return None
+
+
+def component_payload(element) -> dict:
+    """The data a scrubber component sends the browser (one JSON string: see advdl.ui.scrub._send)."""
+    import json
+
+    data = json.loads(element.proto.json)
+    return json.loads(data) if isinstance(data, str) else data

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ae_panel, run_page
+from conftest import ae_panel, component_payload, run_page
 
 PAGES = ["home", "gan", "autoencoders", "capsules"]
 
@@ -142,7 +142,7 @@ def test_gan_view_comes_from_the_url(random_checkpoints, checkpoint_env):
     assert not at.exception
     assert at.number_input(key="gan.seed").value == 5
     assert at.session_state["gan.dirs_saved.1"] == [20] * 8
-    assert json.loads(at.get("bidi_component")[0].proto.json)["sliders"][0]["index"] == 20
+    assert component_payload(at.get("bidi_component")[0])["sliders"][0]["index"] == 20
 
 
 @pytest.mark.parametrize("query", [{"seed": "abc"}, {"seed": "-3", "dirs": "1,2"}, {"z": "%%%"}, {"z": "AAAA", "dirs": "x,y,z,1,2,3,4,5"}])
@@ -206,7 +206,7 @@ def test_gan_commit_of_a_direction_slider_moves_the_digit_and_the_url(random_che
     at.run()
     assert not at.exception
     assert at.query_params["dirs"] in ("20,20,33,20,20,20,20,20", ["20,20,33,20,20,20,20,20"])
-    assert json.loads(at.get("bidi_component")[0].proto.json)["sliders"][2]["index"] == 33
+    assert component_payload(at.get("bidi_component")[0])["sliders"][2]["index"] == 33
     assert (at.session_state["gan.z"] == before).all()  # the base latent stays; the offset moved
     assert at.session_state[f"gan.dirs_saved.{version}"] == [20, 20, 33, 20, 20, 20, 20, 20]
 
@@ -258,9 +258,7 @@ def test_presentation_mode_hides_the_notes(random_checkpoints, checkpoint_env):
 
 
 def _scrubber_payload(at, n: int = 0) -> dict:
-    import json
-
-    return json.loads(at.get("bidi_component")[n].proto.json)
+    return component_payload(at.get("bidi_component")[n])
 
 
 def test_capsule_lab_shows_accuracy_under_rotation_from_the_cards(random_checkpoints, checkpoint_env, tmp_path):

@@ -80,7 +80,6 @@ def warm_up(directions: int = 8) -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and find the
     GAN's directions and a latent of every class, so that the first session finds them ready.
     Called by ``advdl.ui.serve`` as the server starts; returns the names loaded."""
-    import pandas  # noqa: F401 - Streamlit's components import it on their first use
     import plotly.graph_objects  # noqa: F401
 
     from advdl import inference  # noqa: F401

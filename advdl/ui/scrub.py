@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,8 @@ CSS = """
 
 JS = """
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = JSON.parse(component.data);  // sent as one JSON string (see _send)
   const root = parentElement.querySelector('.scrub');
   const img = root.querySelector('.scrub-img');
   const box = root.querySelector('.scrub-sliders');
@@ -103,7 +105,8 @@ PANEL_CSS = CSS + """
 
 PANEL_JS = """
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = JSON.parse(component.data);  // sent as one JSON string (see _send)
   const root = parentElement.querySelector('.pscrub');
   const grid = root.querySelector('.pscrub-grid');
   const box = root.querySelector('.scrub-sliders');
@@ -181,6 +184,13 @@ def _encode_strip(frames: np.ndarray) -> list[str]:
     return [png_data_url(f) for f in frames]
 
 
+def _send(payload: dict) -> str:
+    """The component's data as one JSON string: Streamlit then passes it through untouched,
+    where a dict would have each of its values inspected for dataframes (which imports pandas,
+    0.4 s of a cold start, into a server that never needs it)."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
 def nearest_index(values, value: float) -> int:
     return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - float(value))))
 
@@ -208,7 +218,7 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
         ],
     }
     result = _component(
-        key=key, data=payload, default={"indices": [s.index for s in sliders]},
+        key=key, data=_send(payload), default={"indices": [s.index for s in sliders]},
         on_indices_change=lambda: None, width="stretch",
     )
     got = getattr(result, "indices", None)
@@ -237,7 +247,7 @@ def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[
         "captions": captions,
         "metrics": metrics,
     }
-    result = _panel_component(key=key, data=payload, default={"indices": [slider.index]}, on_indices_change=lambda: None, width="stretch")
+    result = _panel_component(key=key, data=_send(payload), default={"indices": [slider.index]}, on_indices_change=lambda: None, width="stretch")
     got = getattr(result, "indices", None)
     if not isinstance(got, list) or len(got) != 1:
         return int(slider.index)
