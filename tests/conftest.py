@@ -69,8 +69,8 @@ def ae_panel(at) -> dict | None:
 
 
 def component_payload(element) -> dict:
-    """The data a scrubber component sends the browser (one JSON string: see advdl.ui.scrub._send)."""
+    """The data a scrubber component sends the browser (inside a list: see advdl.ui.scrub._send)."""
     import json
 
-    data = json.loads(element.proto.json)
-    return json.loads(data) if isinstance(data, str) else data
+    (data,) = json.loads(element.proto.json)
+    return data

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +43,7 @@ CSS = """
 JS = """
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = JSON.parse(component.data);  // sent as one JSON string (see _send)
+  const data = component.data[0];  // sent inside a list (see _send)
   const root = parentElement.querySelector('.scrub');
   const img = root.querySelector('.scrub-img');
   const box = root.querySelector('.scrub-sliders');
@@ -106,7 +105,7 @@ PANEL_CSS = CSS + """
 PANEL_JS = """
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = JSON.parse(component.data);  // sent as one JSON string (see _send)
+  const data = component.data[0];  // sent inside a list (see _send)
   const root = parentElement.querySelector('.pscrub');
   const grid = root.querySelector('.pscrub-grid');
   const box = root.querySelector('.scrub-sliders');
@@ -184,11 +183,11 @@ def _encode_strip(frames: np.ndarray) -> list[str]:
     return [png_data_url(f) for f in frames]
 
 
-def _send(payload: dict) -> str:
-    """The component's data as one JSON string: Streamlit then passes it through untouched,
-    where a dict would have each of its values inspected for dataframes (which imports pandas,
-    0.4 s of a cold start, into a server that never needs it)."""
-    return json.dumps(payload, separators=(",", ":"))
+def _send(payload: dict) -> list:
+    """The component's data, wrapped in a list: Streamlit passes a list through as JSON, where it
+    inspects each value of a dict (and a string as a whole) for dataframes, which imports pandas
+    (0.4 s of a cold start) into a server that never needs it."""
+    return [payload]
 
 
 def nearest_index(values, value: float) -> int:
