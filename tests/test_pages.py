@@ -63,6 +63,11 @@ def test_autoencoder_page_shows_four_reconstructions_at_every_strength(random_ch
     at.session_state["ae.strength"] = {"indices": [18]}
     at.run()
     assert not at.exception and ae_panel(at)["index"] == 18
+    # the clean digit fed in: every step shows the same input, so the same reconstructions
+    at.toggle(key="ae.clean").set_value(True).run()
+    panel = ae_panel(at)
+    assert not at.exception and panel["captions"][0][0] != "Noisy input"
+    assert all(step == panel["frames"][0] for step in panel["frames"]) and len(set(map(tuple, panel["metrics"]))) == 1
 
 
 def test_capsule_page_reads_a_sample_and_rotates(random_checkpoints, checkpoint_env):
