@@ -2,19 +2,16 @@
 that morph the digit while they move, all 100 raw dimensions, what D and the CNN think, a morph
 from one digit to another, the latent of a drawing, and the replay of training."""
 
-import csv
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from advdl import checkpoints
 from advdl.gan_tools import gif_bytes, interpolate, invert
 from advdl.inference import classify_batch, direction_filmstrips, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import gan_bank, gan_directions, get_model, heavy_job
+from advdl.ui.models import gan_bank, gan_directions, gan_replay, get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
@@ -179,19 +176,15 @@ if gan is not None:
         c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_set_latent, args=(inv.latent, False))
 
     # --- training replay
-    folder = checkpoints.checkpoint_dir("dcgan")
-    if (folder / "samples.npz").exists() and (folder / checkpoints.HISTORY).exists():
+    replay = gan_replay()
+    if replay is not None:
+        grids, rows = replay
         st.subheader(t("gan.training"))
-        with np.load(folder / "samples.npz", allow_pickle=False) as f:
-            samples = f["samples"]
-        with open(folder / checkpoints.HISTORY) as fh:
-            rows = list(csv.DictReader(fh))
         a, b = st.columns([1, 2])
         with a:
-            epochs = list(range(1, len(samples) + 1))
-            grids = np.stack([grid(s, 8) for s in samples]).astype(np.float32) / 255.0
+            epochs = list(range(1, len(grids) + 1))
             scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300)
-        epoch = committed("gan.replay", 1, len(samples) - 1)[0] + 1
+        epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
         fig = go.Figure()
         for col, name in [("loss_d", "D"), ("loss_g", "G")]:
             fig.add_scatter(x=[int(r["epoch"]) for r in rows], y=[float(r[col]) for r in rows], name=name, mode="lines+markers")

@@ -35,3 +35,34 @@ def test_launcher_passes_streamlit_its_options():
     proc = subprocess.run([sys.executable, "-m", "advdl.ui.serve", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "--server.port" in proc.stdout  # streamlit run's own options
+
+
+def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoints, checkpoint_env, tmp_path):
+    import csv
+    import shutil
+
+    import numpy as np
+
+    from advdl.ui import models
+    from conftest import component_payload, run_page
+
+    root = tmp_path / "ck"
+    shutil.copytree(random_checkpoints, root)
+    epochs = 5
+    samples = np.random.default_rng(0).integers(0, 256, (epochs, 64, 28, 28), dtype=np.uint8)
+    np.savez_compressed(root / "dcgan" / "samples.npz", samples=samples)
+    with open(root / "dcgan" / "history.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["epoch", "loss_d", "loss_g"])
+        w.writeheader()
+        w.writerows({"epoch": e + 1, "loss_d": 1.0 + e, "loss_g": 2.0 - e / 10} for e in range(epochs))
+    checkpoint_env(root)
+    models.warm_up()
+    grids, rows = models.gan_replay()
+    assert grids.shape[0] == epochs and len(rows) == epochs and grids.min() >= 0 and grids.max() <= 1
+    assert models.gan_replay()[0] is grids  # read and tiled once, shared by every session
+    at = run_page("gan")
+    assert not at.exception
+    replay = [p for p in map(component_payload, at.get("bidi_component")) if p.get("sliders", [{}])[0].get("label") == "Epoch"]
+    assert len(replay) == 1
+    slider = replay[0]["sliders"][0]
+    assert slider["values"] == [1, 2, 3, 4, 5] and slider["index"] == epochs - 1 and len(slider["frames"]) == epochs
