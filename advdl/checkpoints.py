@@ -8,6 +8,7 @@ tensor's name and shape, and returns it in eval mode. Nothing is unpickled.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
@@ -131,6 +132,25 @@ def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
         raise CheckpointCorruptError(name, f"the card of checkpoint {name!r} has no config")
     return card
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_history(name: str, root: str | Path | None = None) -> list[dict[str, Any]]:
+    """The per-epoch rows of a checkpoint's ``history.csv`` (numbers parsed; empty cells
+    dropped), or [] when it has none."""
+    path = checkpoint_dir(name, root) / HISTORY
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
 
 
 def update_metrics(name: str, metrics: dict[str, Any], root: str | Path | None = None) -> dict[str, Any]:

@@ -379,27 +379,12 @@ def _load_data(args: TrainArgs) -> tuple[Split, Split]:
     return load_split(args.data_root, True, args.dataset), load_split(args.data_root, False, args.dataset)
 
 
-def _number(text: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _continued(args: TrainArgs) -> tuple[int, list[dict], list[torch.Tensor], float]:
-    """What a checkpoint that ``--init-from`` continues brings along: its epoch count, its
-    per-epoch history and sample grids, its wall time."""
-    folder = checkpoints.checkpoint_dir(args.model, args.init_from)
-    card = checkpoints.read_card(args.model, args.init_from)
-    history = []
-    if (folder / checkpoints.HISTORY).exists():
-        with open(folder / checkpoints.HISTORY, newline="") as f:
-            history = [{k: _number(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-    samples = []
-    if (folder / "samples.npz").exists():
-        samples = list(torch.from_numpy(np.load(folder / "samples.npz")["samples"]))
+def _continued(args: TrainArgs, card: dict) -> tuple[int, list[dict], list[torch.Tensor], float]:
+    """What a checkpoint that ``--init-from`` continues brings along (``card`` is its card): its
+    epoch count, its per-epoch history and sample grids, its wall time."""
+    history = checkpoints.read_history(args.model, args.init_from)
+    grids = checkpoints.checkpoint_dir(args.model, args.init_from) / "samples.npz"
+    samples = list(torch.from_numpy(np.load(grids)["samples"])) if grids.exists() else []
     epochs = int(card.get("epochs") or len(history))
     return epochs, history[:epochs], samples[:epochs], float(card.get("wall_time_s") or 0.0)
 
@@ -428,7 +413,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         task.lr_decay = args.lr_decay
     if args.compile:
         task.compile()
-    init_from = None  # where the starting weights came from, for the card
+    init_from = source = None  # where the starting weights came from, and its card
     if args.init_from and not (args.resume and _state_path(args).exists()):
         start = checkpoints.load_model(args.model, root=args.init_from)
         source = start.card
@@ -456,7 +441,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     state_path = _state_path(args)
     start_epoch, history, extras, wall = 0, [], {"samples": [], "init_from": init_from}, 0.0
     if init_from is not None:  # go on counting from the source's epochs, with its history and samples
-        start_epoch, history, extras["samples"], wall = _continued(args)
+        start_epoch, history, extras["samples"], wall = _continued(args, source)
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         try:
@@ -505,7 +490,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             logs = task.step(x, y)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
-            if bar.disable is False and (i % 10 == 0 or i == len(batches)):
+            if not bar.disable and (i % 10 == 0 or i == len(batches)):
                 bar.set_postfix({k: f"{float(v) / i:.4f}" for k, v in sums.items()})
         seconds = last_seconds = time.time() - t0
         wall += seconds

@@ -39,6 +39,15 @@ def _latent_map(path: str, stamp: float) -> LatentMap | None:
         return None
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _noise_sweep(_models: dict, stamps: tuple, clean: np.ndarray, kind: str, seed: int, use_clean: bool):
+    # The digit at every strength and the four reconstructions of each, in one batch per model:
+    # dragging the strength then changes all five images and their scores at once. Cached, so a
+    # committed strength (or another student on the same digit) does not compute it again.
+    inputs = np.stack([clean if use_clean else add_noise(clean, kind, float(s), seed=seed) for s in STRENGTHS])
+    return inputs, reconstruct_sweep(_models, inputs, clean)
+
+
 @st.fragment
 def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) -> None:
     """Noise, the four reconstructions, their codes, the noise sweep and the latent map. A
@@ -48,14 +57,10 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
     kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
     seed = c2.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
     use_clean = c3.toggle(t("ae.clean_input"), False, key="ae.clean")
-    strength = float(STRENGTHS[committed("ae.strength", 1, DEFAULT_STRENGTH)[0]])
 
     results = {}
     if clean is not None and models:
-        # The digit at every strength, and the four reconstructions of each, in one batch per
-        # model: dragging the strength then changes all five images and their scores at once.
-        inputs = np.stack([clean if use_clean else add_noise(clean, kind, float(s), seed=int(seed)) for s in STRENGTHS])
-        sweeps = reconstruct_sweep(models, inputs, clean)
+        inputs, sweeps = _noise_sweep(models, tuple((n, id(m)) for n, m in models.items()), clean, kind, int(seed), use_clean)
         names = list(sweeps)
         captions, metrics = [], []
         for i in range(len(STRENGTHS)):
@@ -67,7 +72,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
         st.subheader(t("ae.recons"))
         # One row on a monitor; rows of three on a projector, so that each image stays large.
         index = panel_scrubber(
-            frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), nearest_index(STRENGTHS, strength)),
+            frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), committed("ae.strength", 1, DEFAULT_STRENGTH)[0]),
             key="ae.strength", columns=3 if presenting() else len(names) + 1,
         )
         strength, noisy = float(STRENGTHS[index]), inputs[index]

@@ -187,7 +187,7 @@ if gan is not None:
         epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
         fig = go.Figure()
         for col, name in [("loss_d", "D"), ("loss_g", "G")]:
-            fig.add_scatter(x=[int(r["epoch"]) for r in rows], y=[float(r[col]) for r in rows], name=name, mode="lines+markers")
+            fig.add_scatter(x=[r["epoch"] for r in rows], y=[r.get(col) for r in rows], name=name, mode="lines+markers")
         fig.add_vline(x=epoch, line_dash="dot")
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
         b.plotly_chart(fig, width="stretch")

@@ -109,3 +109,12 @@ def test_update_metrics_merges(tmp_path):
     card = checkpoints.update_metrics("cnn", {"b": 2}, tmp_path)
     assert card["metrics"] == {"a": 1, "b": 2}
     assert checkpoints.available(tmp_path) == ["cnn"]
+
+
+def test_read_history_parses_numbers_and_is_empty_without_a_file(tmp_path):
+    from advdl.checkpoints import HISTORY, read_history
+
+    assert read_history("dcgan", tmp_path) == []
+    (tmp_path / "dcgan").mkdir()
+    (tmp_path / "dcgan" / HISTORY).write_text("epoch,loss_d,note\n1,1.25,warm\n2,0.5,\n")
+    assert read_history("dcgan", tmp_path) == [{"epoch": 1, "loss_d": 1.25, "note": "warm"}, {"epoch": 2, "loss_d": 0.5}]

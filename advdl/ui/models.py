@@ -11,7 +11,6 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -78,17 +77,13 @@ def gan_bank(gan, cnn):
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _replay(folder: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
-    import csv
-
+def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
     from advdl.viz import grid
 
-    path = Path(folder)
     try:
-        with np.load(path / "samples.npz", allow_pickle=False) as f:
+        with np.load(checkpoints.checkpoint_dir("dcgan", root) / "samples.npz", allow_pickle=False) as f:
             samples = f["samples"]
-        with open(path / checkpoints.HISTORY, newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = checkpoints.read_history("dcgan", root)
     except (OSError, ValueError, KeyError):
         return None
     grids = np.stack([grid(s, 8) for s in samples]).astype(np.float32) / 255.0
@@ -99,20 +94,27 @@ def _replay(folder: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
 def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     """The GAN's training replay: the fixed-noise sample grid of every epoch (E, H, W) in [0, 1]
     and the rows of its history.csv, read and tiled once per checkpoint (None when absent)."""
-    folder = checkpoints.checkpoint_dir("dcgan", checkpoints.checkpoint_root())
+    root = str(checkpoints.checkpoint_root())
+    folder = checkpoints.checkpoint_dir("dcgan", root)
     try:
         stamp = os.path.getmtime(folder / "samples.npz") + os.path.getmtime(folder / checkpoints.HISTORY)
     except OSError:
         return None
-    return _replay(str(folder), stamp)
+    return _replay(root, stamp)
 
 
 def warm_up(directions: int = 8) -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and find the
-    GAN's directions and a latent of every class, so that the first session finds them ready.
-    Called by ``advdl.ui.serve`` as the server starts; returns the names loaded."""
+    GAN's directions, a latent of every class and the training replay's frames, so that the
+    first session finds them ready. Called by ``advdl.ui.serve`` as the server starts; returns
+    the names loaded."""
+    import plotly.graph_objects as go
+
     from advdl import inference  # noqa: F401
 
+    from .scrub import _encode_strip
+
+    go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
     root = str(checkpoints.checkpoint_root())
     loaded = {}
     for name in checkpoints.available(root):
@@ -120,13 +122,7 @@ def warm_up(directions: int = 8) -> list[str]:
             loaded[name] = _load(name, root, _stamp(name, root))
         except CheckpointError:
             pass
-    import plotly.graph_objects as go
-
-    go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
-    replay = gan_replay()
-    if replay is not None:
-        from .scrub import _encode_strip
-
+    if (replay := gan_replay()) is not None:
         _encode_strip(replay[0])  # the replay's frames, encoded for every session to come
     if "dcgan" in loaded:
         gan_directions(loaded["dcgan"], directions)

@@ -220,11 +220,16 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
         key=key, data=_send(payload), default={"indices": [s.index for s in sliders]},
         on_indices_change=lambda: None, width="stretch",
     )
+    return _indices(result, sliders)
+
+
+def _indices(result, sliders: list[Slider]) -> list[int]:
+    """The step indices a component's state commits, each clamped to its slider's range (the
+    sliders' own indices while the browser has sent nothing usable)."""
     got = getattr(result, "indices", None)
     if not isinstance(got, list) or len(got) != len(sliders):
         return [s.index for s in sliders]
     return [min(max(int(i), 0), len(s.values) - 1) for i, s in zip(got, sliders)]
-
 
 
 def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[list[str]], slider: Slider, key: str, columns: int) -> int:
@@ -235,19 +240,17 @@ def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[
     under image ``m`` at step ``i``. Returns the committed step index.
     """
     frames = np.asarray(frames)
+    per_step = frames.shape[1]
+    urls = _encode_strip(frames.reshape(-1, *frames.shape[2:]))  # one cached encoding of every image
     payload = {
         "columns": int(columns),
         "label": slider.label,
         "values": [float(v) for v in slider.values],
         "index": int(slider.index),
         "decimals": slider.decimals,
-        # one cached encoding of all steps' images, then split per step
-        "frames": [urls[i : i + frames.shape[1]] for urls in [_encode_strip(frames.reshape(-1, *frames.shape[2:]))] for i in range(0, len(urls), frames.shape[1])],
+        "frames": [urls[i : i + per_step] for i in range(0, len(urls), per_step)],
         "captions": captions,
         "metrics": metrics,
     }
     result = _panel_component(key=key, data=_send(payload), default={"indices": [slider.index]}, on_indices_change=lambda: None, width="stretch")
-    got = getattr(result, "indices", None)
-    if not isinstance(got, list) or len(got) != 1:
-        return int(slider.index)
-    return min(max(int(got[0]), 0), len(slider.values) - 1)
+    return _indices(result, [slider])[0]
