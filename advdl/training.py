@@ -54,6 +54,8 @@ class TrainArgs:
     config: dict[str, Any] | None = None  # overrides of the model's config, e.g. {"ngf": 128}
     lr_decay: float | None = None  # per-epoch learning-rate factor (default: the task's own)
     time_budget: float | None = None  # seconds: start no epoch that would end after this
+    anneal_epochs: int | None = None  # the learning rate falls linearly to 0 over the last N epochs
+    ema_decay: float | None = None  # the GAN's weight average (default: the task's own)
     init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
     compile: bool = False  # torch.compile the networks the steps run (fewer, fused kernels on a GPU)
 
@@ -389,6 +391,16 @@ def _continued(args: TrainArgs, card: dict) -> tuple[int, list[dict], list[torch
     return epochs, history[:epochs], samples[:epochs], float(card.get("wall_time_s") or 0.0)
 
 
+def lr_at(lr: float, decay: float, epoch: int, epochs: int, anneal: int | None = None) -> float:
+    """The learning rate of (0-based) ``epoch`` out of ``epochs``: ``decay`` per epoch, and with
+    ``anneal`` = N a linear fall over the last N epochs, to lr/N in the last one (as SNGAN's
+    schedule does; it depends only on the epoch, so a resumed run follows the same path)."""
+    factor = decay**epoch
+    if anneal:
+        factor *= min(1.0, (epochs - epoch) / anneal)
+    return lr * factor
+
+
 def train(args: TrainArgs, progress: bool = True) -> Path | None:
     """Train one model; returns the checkpoint folder (on rank 0) or None."""
     from tqdm.auto import tqdm
@@ -411,6 +423,10 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     task = task_cls(model, args, device, ddist)
     if args.lr_decay is not None:
         task.lr_decay = args.lr_decay
+    if args.ema_decay is not None:
+        if not hasattr(task, "ema_decay"):
+            raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
+        task.ema_decay = args.ema_decay
     if args.compile:
         task.compile()
     init_from = source = None  # where the starting weights came from, and its card
@@ -474,9 +490,10 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             if ddist.main:
                 print(f"{args.model}: stopping before epoch {epoch + 1}: the time budget of {args.time_budget:.0f} s would run out")
             break
+        lr_now = lr_at(task.lr, task.lr_decay, epoch, epochs, args.anneal_epochs)
         for opt in task.optimizers.values():
             for group in opt.param_groups:
-                group["lr"] = task.lr * task.lr_decay**epoch
+                group["lr"] = lr_now
         sampler.set_epoch(epoch)
         order = torch.tensor(list(iter(sampler)))
         batches = order.split(batch_size)
@@ -497,6 +514,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         model.eval()
         row = {"epoch": epoch + 1, **{k: float(v) / len(batches) for k, v in sums.items()}}
         row.update(task.validate(x_val, y_val))
+        row["lr"] = lr_now
         row["seconds"] = round(seconds, 2)
         history.append(row)
         extra = task.end_epoch(epoch)
@@ -535,7 +553,7 @@ def export(model, args, history, wall, done, epochs, batch_size, lr, device, ddi
             "batch_size": batch_size,
             "lr": lr,
             "lr_decay": args.lr_decay if args.lr_decay is not None else TASKS[args.model].lr_decay,
-            **({"ema_decay": TASKS[args.model].ema_decay} if hasattr(TASKS[args.model], "ema_decay") else {}),
+            **({"ema_decay": args.ema_decay or TASKS[args.model].ema_decay} if hasattr(TASKS[args.model], "ema_decay") else {}),
             # the run these weights continue (--init-from): its epochs come before this card's
             **({"init_from": extras["init_from"]} if extras.get("init_from") else {}),
         },

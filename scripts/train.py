@@ -44,6 +44,11 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field of the model's config, e.g. --config ngf=128 (repeatable; the card records it)")
     p.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (default: the model's own)")
+    p.add_argument("--anneal-epochs", type=int, metavar="N",
+                   help="let the learning rate fall linearly to 0 over the last N of --epochs (counted from epoch 0, "
+                        "so it also holds after --resume or --init-from)")
+    p.add_argument("--ema-decay", type=float, help="dcgan: decay of the generator's weight average (default 0.999; "
+                   "0.9999 averages over ~10 000 steps)")
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="start no epoch that would end after this many seconds (state and checkpoint stay whole)")
     p.add_argument("--init-from", metavar="ROOT",
@@ -68,7 +73,8 @@ def main(argv=None) -> int:
             state_dir=a.state_dir, threads=a.threads,
             store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None), amp=a.amp,
             config=dict(item.split("=", 1) for item in a.config) or None, lr_decay=a.lr_decay,
-            time_budget=a.time_budget, init_from=a.init_from, compile=a.compile,
+            time_budget=a.time_budget, anneal_epochs=a.anneal_epochs,
+            ema_decay=a.ema_decay, init_from=a.init_from, compile=a.compile,
         )
         try:
             model_config(name, args.config)  # a bad --config: one line, no traceback

@@ -15,7 +15,7 @@ import torch
 
 from advdl.checkpoints import load_model
 from advdl.models import MODELS
-from advdl.training import random_shift
+from advdl.training import lr_at, random_shift
 from conftest import ROOT
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
@@ -217,3 +217,25 @@ def test_compiled_training_matches_the_eager_one(tmp_path):
     assert compiled.card["training"]["compile"] is True and eager.card["training"]["compile"] is False
     for (k, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=k)
+
+
+def test_lr_at_decays_per_epoch_and_anneals_over_the_last_epochs():
+    assert lr_at(1e-3, 0.5, 2, 10) == pytest.approx(2.5e-4)
+    # --anneal-epochs 4 of 10: full rate up to epoch index 6, then 4/4 .. 1/4 of it
+    assert [lr_at(1.0, 1.0, e, 10, 4) for e in range(10)] == pytest.approx([1] * 7 + [0.75, 0.5, 0.25])
+    assert lr_at(2e-4, 0.9, 9, 10, 4) == pytest.approx(2e-4 * 0.9**9 * 0.25)
+
+
+def test_anneal_and_ema_decay_reach_the_run_and_its_card(tmp_path):
+    out = tmp_path / "ck"
+    common = ["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--threads", "1", "--out", str(out)]
+    proc = run(common + ["--epochs", "3", "--anneal-epochs", "2", "--ema-decay", "0.5", "--lr", "1e-3",
+                         "--state-dir", str(tmp_path / "s")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((out / "dcgan" / "card.json").read_text())
+    assert card["training"]["anneal_epochs"] == 2 and card["training"]["ema_decay"] == 0.5
+    lrs = [float(r["lr"]) for r in csv.DictReader(open(out / "dcgan" / "history.csv"))]
+    assert lrs == pytest.approx([1e-3, 1e-3, 5e-4])
+    # only the GAN keeps a weight average
+    bad = run(["--model", "ae_plain", "--smoke", "--ema-decay", "0.9", "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    assert bad.returncode != 0 and "keeps no weight average" in bad.stderr and "Traceback" not in bad.stderr
