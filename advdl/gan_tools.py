@@ -15,6 +15,15 @@ from PIL import Image
 
 from .viz import to_uint8
 
+# The GAN lab's direction sliders: how many, and the offsets along each unit direction (0.2 apart)
+N_DIRECTIONS = 8
+DIRECTION_STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)
+
+
+def seed_latent(seed: int, z_dim: int) -> np.ndarray:
+    """The latent (z_dim,) that a seed stands for in the lab (and in a shared URL)."""
+    return np.random.default_rng(seed).standard_normal(z_dim).astype(np.float32)
+
 
 def slerp(a: np.ndarray, b: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Spherical interpolation between latents a and b at fractions ts (n,) -> (n, d).

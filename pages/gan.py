@@ -6,12 +6,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from advdl.gan_tools import gif_bytes, interpolate, invert
-from advdl.inference import classify_batch, direction_filmstrips, generate, realness
+from advdl.gan_tools import DIRECTION_STEPS as STEPS
+from advdl.gan_tools import N_DIRECTIONS, gif_bytes, interpolate, invert, seed_latent
+from advdl.inference import classify_batch, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import gan_bank, gan_directions, gan_replay, get_model, heavy_job
+from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_replay, get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
@@ -19,8 +20,6 @@ from advdl.ui.routing import require_shell
 
 require_shell()
 
-N_DIRECTIONS = 8
-STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)  # offsets along a unit direction, 0.2 apart
 CENTER = len(STEPS) // 2
 MAX_SEED = 2**31 - 1
 
@@ -36,7 +35,7 @@ def _gif(frames: np.ndarray) -> bytes:
 
 
 def _seed_latent(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(gan.config.z_dim).astype(np.float32)
+    return seed_latent(seed, gan.config.z_dim)
 
 
 def _set_latent(z: np.ndarray, from_seed: bool) -> None:
@@ -66,7 +65,7 @@ def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
     if idx[0] < 0:
         idx = st.session_state.get(f"gan.dirs_saved.{version}", [CENTER] * N_DIRECTIONS)
     offsets = STEPS[idx]
-    frames = direction_filmstrips(gan, z, dirs, offsets, STEPS)
+    frames = gan_filmstrips(gan, z, dirs, offsets)
     sliders = [Slider(t("gan.direction", i=k + 1), STEPS.tolist(), int(i)) for k, i in enumerate(idx)]
     st.caption(t("gan.directions_help"))
     idx = scrubber(list(frames), sliders, key=key, size=image_size(320), caption=t("gan.generated"), columns=2)
@@ -97,6 +96,29 @@ def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
             if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
                 _set_latent(edited, False)
                 st.rerun()
+
+
+@st.fragment
+def _replay_view() -> None:
+    """The fixed-noise grid of every epoch and the loss curves. A fragment: moving to an epoch
+    reruns only this part; the grids (megabytes) come in a rerun of their own after the page is
+    drawn (a lazy scrubber), so they do not hold up the lab's first drawing."""
+    replay = gan_replay()
+    if replay is None:
+        return
+    grids, rows = replay
+    st.subheader(t("gan.training"))
+    a, b = st.columns([1, 2])
+    with a:
+        epochs = list(range(1, len(grids) + 1))
+        scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300, lazy=True)
+    epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
+    fig = go.Figure()
+    for col, name in [("loss_d", "D"), ("loss_g", "G")]:
+        fig.add_scatter(x=[r["epoch"] for r in rows], y=[r.get(col) for r in rows], name=name, mode="lines+markers")
+    fig.add_vline(x=epoch, line_dash="dot")
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
+    b.plotly_chart(fig, width="stretch")
 
 
 if gan is not None:
@@ -176,21 +198,7 @@ if gan is not None:
         c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_set_latent, args=(inv.latent, False))
 
     # --- training replay
-    replay = gan_replay()
-    if replay is not None:
-        grids, rows = replay
-        st.subheader(t("gan.training"))
-        a, b = st.columns([1, 2])
-        with a:
-            epochs = list(range(1, len(grids) + 1))
-            scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300)
-        epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
-        fig = go.Figure()
-        for col, name in [("loss_d", "D"), ("loss_g", "G")]:
-            fig.add_scatter(x=[r["epoch"] for r in rows], y=[r.get(col) for r in rows], name=name, mode="lines+markers")
-        fig.add_vline(x=epoch, line_dash="dot")
-        fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
-        b.plotly_chart(fig, width="stretch")
+    _replay_view()
 
 if not presenting():
     with st.expander(t("gan.notes_title")):

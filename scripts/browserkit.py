@@ -11,6 +11,29 @@ import time
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+# Added to a page before it loads: notes (epoch ms) every change of the app's script state, so
+# that a benchmark can read when the page last became idle without waiting in fixed steps.
+STATE_LOG_JS = """
+window.__advdlStates = [];
+new MutationObserver(() => {
+  const el = document.querySelector('[data-test-script-state]');
+  const log = window.__advdlStates;
+  if (!el) return;
+  const s = el.getAttribute('data-test-script-state');
+  if (!log.length || log[log.length - 1][1] !== s) log.push([performance.timeOrigin + performance.now(), s]);
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state'] });
+"""
+
+
+def last_idle_epoch(page) -> float:
+    """When (time.time() seconds) the page's app last went from running to idle, as the page
+    saw it (needs STATE_LOG_JS added before the page loaded)."""
+    log = page.evaluate("window.__advdlStates || []")
+    ends = [t for (t, s), (_, before) in zip(log[1:], log) if s == "notRunning" and before == "running"]
+    if not ends:
+        raise RuntimeError(f"the page never finished a script run: {log}")
+    return ends[-1] / 1000.0
+
 
 class RunWatcher:
     def __init__(self, page) -> None:

@@ -66,3 +66,32 @@ def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoint
     assert len(replay) == 1
     slider = replay[0]["sliders"][0]
     assert slider["values"] == [1, 2, 3, 4, 5] and slider["index"] == epochs - 1 and len(slider["frames"]) == epochs
+    # lazy: the first drawing holds only the committed (last) epoch; the browser then asks for all
+    assert replay[0]["pending"] and [bool(f) for f in slider["frames"]] == [False] * (epochs - 1) + [True]
+    at.session_state["gan.replay"] = {"indices": [epochs - 1], "ready": True}
+    at.run()
+    replay = [p for p in map(component_payload, at.get("bidi_component")) if p.get("sliders", [{}])[0].get("label") == "Epoch"]
+    assert not replay[0]["pending"] and all(f.startswith("data:image/png;base64,") for f in replay[0]["sliders"][0]["frames"])
+
+
+def test_warm_up_encodes_the_gan_labs_opening_view(random_checkpoints, checkpoint_env, monkeypatch):
+    """The first session's direction filmstrips (seed 0, every slider centred) come from the
+    warm-up's cache: the page encodes none of their 8 x 41 frames itself (it does once the
+    cache is cleared)."""
+    from advdl.gan_tools import DIRECTION_STEPS, N_DIRECTIONS
+    from advdl.ui import models, scrub
+    from conftest import component_payload, run_page
+
+    checkpoint_env(random_checkpoints)
+    models.warm_up()
+    encoded = []
+    real = scrub.png_data_url
+    monkeypatch.setattr(scrub, "png_data_url", lambda img: encoded.append(1) or real(img))
+    at = run_page("gan")
+    assert not at.exception
+    dirs = [p for p in map(component_payload, at.get("bidi_component")) if len(p.get("sliders", [])) == N_DIRECTIONS]
+    assert len(dirs) == 1 and all(len(s["frames"]) == len(DIRECTION_STEPS) for s in dirs[0]["sliders"])
+    assert len(encoded) < len(DIRECTION_STEPS)  # at most the morph's strip was new
+    scrub._encode_strip.clear()  # the control: without the warm-up's encodings
+    assert not run_page("gan").exception
+    assert len(encoded) >= N_DIRECTIONS * len(DIRECTION_STEPS)

@@ -64,6 +64,23 @@ def gan_directions(gan, k: int) -> np.ndarray:
     return _gan_directions(gan, id(gan), k)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _gan_filmstrips(_gan, stamp: int, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    from advdl.gan_tools import DIRECTION_STEPS
+    from advdl.inference import direction_filmstrips
+
+    frames = direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS)
+    frames.setflags(write=False)  # shared by every session that shows this view
+    return frames
+
+
+def gan_filmstrips(gan, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The direction sliders' filmstrips (K, steps, 28, 28) around latent ``z`` with the sliders at
+    ``offsets``, computed once per view and server: a session asking while another computes
+    the same view (the warm-up, the opening view) waits for it instead of doing it twice."""
+    return _gan_filmstrips(gan, id(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32))
+
+
 @st.cache_resource(show_spinner=False)
 def _gan_bank(_gan, _cnn, stamps: tuple[int, int]):
     from advdl.gan_tools import latent_bank
@@ -103,34 +120,55 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     return _replay(root, stamp)
 
 
-def warm_up(directions: int = 8) -> list[str]:
-    """Load every available model into the cache, import what the pages draw with, and find the
-    GAN's directions, a latent of every class and the training replay's frames, so that the
-    first session finds them ready. Called by ``advdl.ui.serve`` as the server starts; returns
-    the names loaded."""
-    import plotly.graph_objects as go
+def warm_up(directions: int | None = None) -> list[str]:
+    """Load every available model into the cache, import what the pages draw with, and compute
+    what the GAN lab shows first, so that the first session finds it ready. Called by
+    ``advdl.ui.serve`` as the server starts; returns the names loaded.
 
-    from advdl import inference  # noqa: F401
+    The order is the GAN lab's (the first lab in the navigation): its models, its directions,
+    the filmstrips and encoded frames of its opening view (seed 0, every slider centred), a latent
+    of every class for the morph, what its table and charts import; then the other labs' models,
+    and last the training replay's frames (sent after the lab's first drawing)."""
+    from advdl import inference  # noqa: F401 - what the labs compute with
+    from advdl.gan_tools import DIRECTION_STEPS, N_DIRECTIONS, seed_latent
 
+    from . import digit_input  # noqa: F401 - the drawing canvas the labs share
     from .scrub import _encode_strip
 
-    go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
     root = str(checkpoints.checkpoint_root())
+    present = checkpoints.available(root)
     loaded = {}
-    for name in checkpoints.available(root):
-        try:
-            loaded[name] = _load(name, root, _stamp(name, root))
-        except CheckpointError:
-            pass
-    if (replay := gan_replay()) is not None:
-        _encode_strip(replay[0])  # the replay's frames, encoded for every session to come
-    if "dcgan" in loaded:
-        gan_directions(loaded["dcgan"], directions)
-        if "cnn" in loaded:
-            bank = gan_bank(loaded["dcgan"], loaded["cnn"])
+
+    def load(name: str):
+        if name in present and name not in loaded:
+            try:
+                loaded[name] = _load(name, root, _stamp(name, root))
+            except CheckpointError:
+                loaded[name] = None
+        return loaded.get(name)
+
+    gan, cnn = load("dcgan"), load("cnn")
+    if gan is not None:
+        k = directions or N_DIRECTIONS
+        dirs = gan_directions(gan, k)
+        centre = np.full(k, DIRECTION_STEPS[len(DIRECTION_STEPS) // 2], np.float32)
+        for strip in gan_filmstrips(gan, seed_latent(0, gan.config.z_dim), dirs, centre):
+            _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
+        if cnn is not None:
+            bank = gan_bank(gan, cnn)
             for cls in range(10):
                 bank.pick(cls)
-    return list(loaded)
+    import pandas  # noqa: F401 - the raw-latent table (st.data_editor) converts through pandas and
+    import pyarrow  # noqa: F401   pyarrow: 0.2 s on the first session's first run otherwise
+    import plotly.graph_objects as go
+
+    go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
+    replay = gan_replay()
+    for name in present:
+        load(name)
+    if replay is not None:  # last: the lab's first drawing sends only the replay's last epoch
+        _encode_strip(replay[0])  # every epoch, encoded once for every session to come
+    return [name for name, model in loaded.items() if model is not None]
 
 
 def show_checkpoint_error(exc: CheckpointError) -> None:

@@ -53,8 +53,11 @@ export default function (component) {
   img.style.width = size + 'px'; img.style.height = size + 'px';
   cap.textContent = data.caption || '';
   box.style.setProperty('--cols', String(data.columns || 1));
-  // Decode every frame once, so swapping is only a src change of a cached image.
-  const frames = data.sliders.map((s) => s.frames.map((f) => { const im = new Image(); im.src = f; return im.src; }));
+  // Decode every frame once, so swapping is only a src change of a cached image. A lazy
+  // scrubber's first render holds only the committed frames ('' for the others): it asks for
+  // the rest at once, and the server sends them in a rerun of its own, after the page is drawn.
+  const frames = data.sliders.map((s) => s.frames.map((f) => { if (!f) return ''; const im = new Image(); im.src = f; return im.src; }));
+  if (data.pending) setTimeout(() => setStateValue('ready', true), 0);
   const index = data.sliders.map((s) => s.index);
   img.src = frames[0][index[0]];
   const fmt = (v, d) => Number(v).toFixed(d);
@@ -76,7 +79,7 @@ export default function (component) {
     input.dataset.k = String(k);
     input.addEventListener('input', () => {
       const i = Number(input.value);
-      img.src = frames[k][i];
+      if (frames[k][i]) img.src = frames[k][i];
       out.textContent = fmt(s.values[i], s.decimals);
       index[k] = i;
     });
@@ -196,31 +199,45 @@ def nearest_index(values, value: float) -> int:
 
 def committed(key: str, n: int, default: int) -> list[int]:
     """The step indices last committed by scrubber ``key`` (``default`` for each before any)."""
-    state = st.session_state.get(key)
-    got = state.get("indices") if hasattr(state, "get") else getattr(state, "indices", None)
+    got = _state(key).get("indices")
     return [int(i) for i in got] if isinstance(got, list) and len(got) == n else [default] * n
 
 
-def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: int = 300, caption: str = "", columns: int = 1) -> list[int]:
+def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: int = 300, caption: str = "", columns: int = 1,
+             lazy: bool = False) -> list[int]:
     """Show the image and the sliders; return each slider's committed step index.
 
-    ``frames[k]`` is an array (steps_k, H, W) in [0, 1] for slider ``k``.
+    ``frames[k]`` is an array (steps_k, H, W) in [0, 1] for slider ``k``. ``lazy``: the first
+    render sends only the committed frames and the browser asks for the others at once (a rerun
+    of the scrubber's fragment), so that a long strip (the GAN's training replay: megabytes)
+    does not hold up the page's first drawing.
     """
-    payload = {
-        "size": int(size),
-        "caption": caption,
-        "columns": int(columns),
-        "sliders": [
-            {"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals,
-             "frames": _encode_strip(np.asarray(fr))}
-            for s, fr in zip(sliders, frames)
-        ],
-    }
+    pending = lazy and not _state(key).get("ready")
+    sliders_data = []
+    for s, fr in zip(sliders, frames):
+        if pending:  # the committed frame alone; the whole strip is encoded when it is asked for
+            urls = [""] * len(fr)
+            urls[s.index] = png_data_url(np.asarray(fr[s.index]))
+        else:
+            urls = _encode_strip(np.asarray(fr))
+        sliders_data.append({"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals, "frames": urls})
+    payload = {"size": int(size), "caption": caption, "columns": int(columns), "sliders": sliders_data, "pending": pending}
     result = _component(
-        key=key, data=_send(payload), default={"indices": [s.index for s in sliders]},
-        on_indices_change=lambda: None, width="stretch",
+        key=key, data=_send(payload), default={"indices": [s.index for s in sliders], "ready": False},
+        on_indices_change=lambda: None, on_ready_change=lambda: None, width="stretch",
     )
     return _indices(result, sliders)
+
+
+def _state(key: str) -> dict:
+    """A component's state in the session as a plain dict (empty before its first render)."""
+    state = st.session_state.get(key)
+    if state is None:
+        return {}
+    try:
+        return dict(state)
+    except (TypeError, ValueError):
+        return {k: getattr(state, k) for k in ("indices", "ready") if hasattr(state, k)}
 
 
 def _indices(result, sliders: list[Slider]) -> list[int]:

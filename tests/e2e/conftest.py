@@ -70,7 +70,7 @@ def start_server(ckpt_root: Path, log_path: Path, app: Path = ROOT / "app.py") -
                 if r.read().strip() == b"ok":
                     return proc, url
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.05)
     proc.kill()
     raise RuntimeError("streamlit did not become healthy in 90 s")
 
