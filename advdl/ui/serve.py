@@ -2,10 +2,11 @@
 
     python -m advdl.ui.serve [streamlit options]        # what `make run` does
 
-``streamlit run app.py`` imports torch (about 1.5-2 s of this CUDA build) and loads the models
+``streamlit run app.py`` imports torch (about 1.3 s of this CUDA build) and loads the models
 only when the first browser connects, so the first student waits for all of it. This launcher
-first starts a thread that does that work at once, while the server starts and the browser
-fetches the page, then runs ``streamlit run app.py`` with the options given. The pages find the
+imports torch first, then starts a thread that loads the models and computes what the first
+lab shows while the server starts and the browser fetches the page, then runs
+``streamlit run app.py`` with the options given. The pages find the
 models in the same process-wide cache they always use.
 """
 
@@ -29,6 +30,11 @@ def _warm_up() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli  # imports streamlit before the thread needs it
+
+    # torch (1.3 s) is imported here, before the server starts, not in the thread: imports hold
+    # the interpreter lock, and a server booting and serving the browser its scripts beside them
+    # made both slower (the first lab drawn 0.3-0.5 s later from a cold start, scripts/bench.py).
+    import advdl.ui.models  # noqa: F401
 
     threading.Thread(target=_warm_up, name="advdl-warm-up", daemon=True).start()
     args = sys.argv[1:] if argv is None else argv
