@@ -25,14 +25,30 @@ new MutationObserver(() => {
 """
 
 
-def last_idle_epoch(page) -> float:
-    """When (time.time() seconds) the page's app last went from running to idle, as the page
-    saw it (needs STATE_LOG_JS added before the page loaded)."""
+def idle_epochs(page) -> list[float]:
+    """When (time.time() seconds) the page's app went from running to idle, each time, as the
+    page saw it (needs STATE_LOG_JS added before the page loaded)."""
     log = page.evaluate("window.__advdlStates || []")
-    ends = [t for (t, s), (_, before) in zip(log[1:], log) if s == "notRunning" and before == "running"]
-    if not ends:
-        raise RuntimeError(f"the page never finished a script run: {log}")
-    return ends[-1] / 1000.0
+    return [t / 1000.0 for (t, s), (_, before) in zip(log[1:], log) if s == "notRunning" and before == "running"]
+
+
+def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
+    """After opening the GAN lab: when its first script run had ended (the lab drawn), and when
+    its training replay had all its frames (the lazy scrubber's own rerun; the same time when
+    the checkpoint has no replay), in time.time() seconds as the page saw them."""
+    page.locator(".scrub-img").first.wait_for(state="visible", timeout=timeout_s * 1000)
+    deadline = time.time() + timeout_s
+    while not idle_epochs(page):
+        if time.time() > deadline:
+            raise TimeoutError("the GAN lab never finished its first run")
+        page.wait_for_timeout(10)
+    if page.locator("input[type=range][aria-label='Epoch']").count():
+        while len(idle_epochs(page)) < 2 or page.locator("[data-test-script-state='running']").count():
+            if time.time() > deadline:
+                raise TimeoutError("the training replay never received its frames")
+            page.wait_for_timeout(10)
+    ends = idle_epochs(page)
+    return ends[0], ends[-1]
 
 
 class RunWatcher:

@@ -54,6 +54,19 @@ def test_dcgan_shapes_and_ranges():
     assert not any(isinstance(l, (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.Linear)) for l in m.discriminator.modules())
 
 
+def test_dcgan_deeper_discriminator_keeps_the_guidelines_and_old_checkpoints_load():
+    from advdl.models.gan import DCGANConfig
+
+    m = DCGAN(DCGANConfig(d_refine=2, ngf=16, ndf=8)).eval()
+    x = m.generate(m.sample_z(3, seed=1))
+    assert m.discriminator(x * 2 - 1).shape == (3,)
+    convs = [l for l in m.discriminator.modules() if isinstance(l, torch.nn.Conv2d)]
+    assert len(convs) == 5 and [c.stride for c in convs[2:4]] == [(1, 1), (1, 1)]
+    assert not any(isinstance(l, (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.Linear)) for l in m.discriminator.modules())
+    # without the option the layers keep their names: checkpoints saved before it still load
+    assert DCGAN().state_dict()["discriminator.net.5.weight"].shape == (1, 128, 7, 7)  # the logit, as before
+
+
 def test_squash_keeps_norms_below_one_and_monotone():
     # lengths from 1e-3 to ~100: beyond that float32 rounds |s|^2 / (1 + |s|^2) to 1
     s = torch.randn(1000, 16) * torch.logspace(-3, 1.5, 1000)[:, None]

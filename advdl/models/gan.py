@@ -21,6 +21,7 @@ class DCGANConfig:
     ngf: int = 64  # generator width: 2*ngf maps at 7x7, ngf at 14x14
     ndf: int = 64  # discriminator width
     g_refine: int = 1  # stride-1 3x3 transposed convolutions at 7x7 before upsampling
+    d_refine: int = 0  # stride-1 3x3 convolutions at 7x7 in the discriminator, before the logit
 
 
 class Generator(nn.Module):
@@ -50,12 +51,16 @@ class Discriminator(nn.Module):
     def __init__(self, config: DCGANConfig):
         super().__init__()
         d = config.ndf
+        refine = []
+        for _ in range(config.d_refine):
+            refine += [nn.Conv2d(2 * d, 2 * d, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2, True)]
         self.net = nn.Sequential(
             # input 1 x 28 x 28 in [-1, 1]
             nn.Conv2d(1, d, 4, 2, 1), nn.LeakyReLU(0.2, True),
             # state size. ndf x 14 x 14
             nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2, True),
             # state size. (2*ndf) x 7 x 7
+            *refine,
             nn.Conv2d(2 * d, 1, 7, 1, 0),
             # state size. 1 x 1 x 1: the logit
         )
