@@ -95,3 +95,21 @@ def test_warm_up_encodes_the_gan_labs_opening_view(random_checkpoints, checkpoin
     scrub._encode_strip.clear()  # the control: without the warm-up's encodings
     assert not run_page("gan").exception
     assert len(encoded) >= N_DIRECTIONS * len(DIRECTION_STEPS)
+
+
+def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_checkpoints):
+    """A server stopped while the warm-up thread is still inside torch exits as Streamlit does
+    (a daemon thread there aborted the interpreter: 'terminate called without an active
+    exception')."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "ADVDL_CHECKPOINTS": str(random_checkpoints)}
+    proc = subprocess.Popen([sys.executable, "-m", "advdl.ui.serve", "--server.port", "0", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(2.5)  # torch imported, the warm-up under way
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, -signal.SIGTERM), out[-2000:]
+    assert "terminate called" not in out and "Traceback" not in out

@@ -31,13 +31,16 @@ def _warm_up() -> None:
 def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli  # imports streamlit before the thread needs it
 
-    # torch (1.3 s) is imported here, before the server starts, not in the thread: imports hold
-    # the interpreter lock, and a server booting and serving the browser its scripts beside them
-    # made both slower (the first lab drawn 0.3-0.5 s later from a cold start, scripts/bench.py).
-    import advdl.ui.models  # noqa: F401
-
-    threading.Thread(target=_warm_up, name="advdl-warm-up", daemon=True).start()
     args = sys.argv[1:] if argv is None else argv
+    if not {"--help", "-h", "--version"} & set(args):
+        # torch (1.3 s) is imported here, before the server starts, not in the thread: imports
+        # hold the interpreter lock, and a server booting and serving the browser its scripts
+        # beside them made both slower (the first lab drawn 0.3-0.5 s later from a cold start).
+        import advdl.ui.models  # noqa: F401
+
+        # Not a daemon: a server stopped during the warm-up waits the second or two it has left,
+        # where a daemon thread inside torch at interpreter exit aborts the process.
+        threading.Thread(target=_warm_up, name="advdl-warm-up").start()
     sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()
 
