@@ -50,7 +50,7 @@ class TrainArgs:
     state_dir: str | None = None
     threads: int | None = None
     store_dtype: str | None = None  # e.g. "float16"
-    amp: str | None = None  # "bf16": autocast the GAN's forward passes
+    amp: str | None = None  # "bf16": the GAN's forward passes, the CapsNet's convolutions
     config: dict[str, Any] | None = None  # overrides of the model's config, e.g. {"ngf": 128}
     lr_decay: float | None = None  # per-epoch learning-rate factor (default: the task's own)
     time_budget: float | None = None  # seconds: start no epoch that would end after this
@@ -237,6 +237,10 @@ class AutoencoderTask(Task):
 
 class CapsNetTask(Task):
     epochs, lr, lr_decay, shift = 30, 1e-3, 0.96, 2
+
+    def __init__(self, model, args, device, ddist):
+        super().__init__(model, args, device, ddist)
+        model.conv_dtype = torch.bfloat16 if args.amp == "bf16" else None  # the convolutions only
 
     def step(self, x, y):
         out = self.net(x, y)

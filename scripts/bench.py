@@ -117,22 +117,27 @@ def bench_training(repeats: int, batch: int = 64, threads: int | None = None) ->
         finally:
             capsmod.dynamic_routing = original
 
-    runs = {}
-    for label, routing in (("capsnet_vectorized", capsmod.dynamic_routing), ("capsnet_looped", capsmod.dynamic_routing_loop)):
-        torch.manual_seed(0)
-        model = build("capsnet").train()
-        runs[label] = (model, torch.optim.Adam(model.parameters(), 1e-3), routing, [])
-        caps_step(*runs[label][:3])  # warm-up
-    for _ in range(max(5, repeats // 2)):
-        for model, opt, routing, times in runs.values():
-            t0 = time.perf_counter()
-            caps_step(model, opt, routing)
-            times.append((time.perf_counter() - t0) * 1000)
-    for label, (_, _, _, times) in runs.items():
-        p50 = statistics.median(times)
-        res[label] = {"p50_ms": round(p50, 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
-                      "images_per_s": round(batch / (p50 / 1000), 1)}
-    res["capsnet_speedup_vs_loop"] = round(res["capsnet_vectorized"]["images_per_s"] / res["capsnet_looped"]["images_per_s"], 2)
+    # float32 throughout, and with the two convolutions in bfloat16 (train.py --amp bf16), each
+    # pair in alternation with its looped twin
+    for suffix, conv_dtype in (("", None), ("_bf16_convs", torch.bfloat16)):
+        runs = {}
+        for label, routing in (("capsnet_vectorized", capsmod.dynamic_routing), ("capsnet_looped", capsmod.dynamic_routing_loop)):
+            torch.manual_seed(0)
+            model = build("capsnet").train()
+            model.conv_dtype = conv_dtype
+            runs[label + suffix] = (model, torch.optim.Adam(model.parameters(), 1e-3), routing, [])
+            caps_step(*runs[label + suffix][:3])  # warm-up
+        for _ in range(max(5, repeats // 2)):
+            for model, opt, routing, times in runs.values():
+                t0 = time.perf_counter()
+                caps_step(model, opt, routing)
+                times.append((time.perf_counter() - t0) * 1000)
+        for label, (_, _, _, times) in runs.items():
+            p50 = statistics.median(times)
+            res[label] = {"p50_ms": round(p50, 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
+                          "images_per_s": round(batch / (p50 / 1000), 1)}
+        res["capsnet_speedup_vs_loop" + suffix] = round(
+            res["capsnet_vectorized" + suffix]["images_per_s"] / res["capsnet_looped" + suffix]["images_per_s"], 2)
 
     # The routing alone (forward and backward on the predictions of a batch): the whole step is
     # dominated by the 9x9 PrimaryCaps convolution, which both versions share.

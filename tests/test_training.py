@@ -239,3 +239,23 @@ def test_anneal_and_ema_decay_reach_the_run_and_its_card(tmp_path):
     # only the GAN keeps a weight average
     bad = run(["--model", "ae_plain", "--smoke", "--ema-decay", "0.9", "--out", str(out), "--state-dir", str(tmp_path / "s")])
     assert bad.returncode != 0 and "keeps no weight average" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_capsnet_trains_its_convolutions_in_bf16_and_ships_float32(tmp_path):
+    from advdl.models.capsnet import CapsNet
+
+    m = CapsNet().train()
+    m.conv_dtype = torch.bfloat16
+    x = torch.rand(2, 1, 28, 28)
+    u = m.primary_capsules(x)
+    assert u.dtype == torch.float32  # the routing gets float32 capsules
+    m.conv_dtype = None
+    exact = m.primary_capsules(x)
+    assert not torch.equal(u, exact) and torch.allclose(u, exact, atol=0.05)  # the convolutions did run in bf16
+    out = tmp_path / "ck"
+    proc = run(["--model", "capsnet", "--smoke", "--amp", "bf16", "--out", str(out), "--state-dir", str(tmp_path / "s"), "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    model = load_model("capsnet", out)
+    assert model.card["training"]["amp"] == "bf16" and model.conv_dtype is None  # inference stays float32
+    bad = run(["--model", "cnn", "--smoke", "--amp", "bf16", "--out", str(out)])
+    assert bad.returncode == 2 and "--amp applies to dcgan and capsnet" in bad.stderr
