@@ -28,8 +28,8 @@ HTML = '<div class="scrub"><figure class="scrub-fig"><img class="scrub-img" alt=
 
 CSS = """
 .scrub { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #111); }
-.scrub-fig { margin: 0; text-align: center; }
-.scrub-img { image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; }
+.scrub-fig { margin: 0; text-align: center; max-width: 100%; min-width: 0; }
+.scrub-img { image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; max-width: 100%; height: auto; aspect-ratio: 1 / 1; }
 .scrub-cap { font-size: 0.95rem; opacity: 0.75; margin-top: 0.3rem; }
 .scrub-sliders { display: grid; grid-template-columns: repeat(var(--cols, 1), minmax(5.5rem, 1fr)); gap: 0.2rem 1rem; flex: 1 1 20rem; min-width: 0; }
 .scrub-row { min-width: 0; }
@@ -50,7 +50,7 @@ export default function (component) {
   const cap = root.querySelector('.scrub-cap');
   const size = data.size;
   img.width = size; img.height = size;
-  img.style.width = size + 'px'; img.style.height = size + 'px';
+  img.style.width = size + 'px';  // at most: a narrower column shrinks it (max-width), square
   cap.textContent = data.caption || '';
   box.style.setProperty('--cols', String(data.columns || 1));
   // Decode every frame once, so swapping is only a src change of a cached image. A lazy

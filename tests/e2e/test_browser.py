@@ -287,6 +287,10 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
         img = page.locator(".scrub:has(input[aria-label='Epoch']) .scrub-img")
         last = img.get_attribute("src")
         assert slider.input_value() == str(epochs - 1) and last.startswith("data:image/png")
+        # the 8 x 8 grid fits its narrow column whole, and stays square
+        box = img.bounding_box()
+        column = page.locator("[data-testid='stColumn']").filter(has=slider).first.bounding_box()
+        assert box["x"] + box["width"] <= column["x"] + column["width"] + 1 and abs(box["width"] - box["height"]) < 1, (box, column)
         slider.focus()
         shown = set()
         for _ in range(epochs - 1):
