@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
-from advdl.gan_tools import N_DIRECTIONS, gif_bytes, interpolate, invert, seed_latent
+from advdl.gan_tools import INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_replay, get_model, heavy_job
+from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_pool, gan_replay, get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 from advdl.viz import grid, upscale
@@ -187,7 +187,8 @@ if gan is not None:
         with heavy_job() as free:
             if free:
                 bar = st.progress(0.0, text=t("gan.inverting"))
-                inv = invert(gan, target, steps=150, restarts=4, progress=lambda f: bar.progress(f, text=t("gan.inverting")))
+                inv = invert(gan, target, steps=INVERSION_STEPS, restarts=INVERSION_RESTARTS, pool=gan_pool(gan),
+                             progress=lambda f: bar.progress(f, text=t("gan.inverting")))
                 bar.empty()
                 st.session_state["gan.inversion"] = (target, inv)
     if "gan.inversion" in st.session_state:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from advdl.gan_tools import gif_bytes, interpolate, invert, latent_bank
+from advdl.gan_tools import CandidatePool, gif_bytes, interpolate, invert, latent_bank
 from advdl.inference import generate
 from advdl.models import build
 
@@ -42,6 +42,26 @@ def test_inversion_recovers_a_generated_digit():
     assert calls and calls[-1] == 1.0
     assert all(torch.equal(p, q) for p, q in zip(before, gan.parameters()))
     assert all(p.grad is None for p in gan.parameters())
+
+
+def test_inversion_starts_from_the_pools_nearest_images():
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    pool = CandidatePool(gan, n=64, seed=5)
+    assert pool.latents.shape == (64, 100) and pool.images.shape == (64, 784)
+    # a target that is one of the pool's own images: it comes first, at distance zero
+    target = pool.images[17].reshape(28, 28).numpy()
+    starts = pool.nearest(target, 3)
+    assert starts.shape == (3, 100) and torch.equal(starts[0], pool.latents[17])
+    d = ((pool.images - pool.images[17]) ** 2).mean(1)
+    assert torch.equal(starts[1:], pool.latents[d.argsort()[1:3]])
+    # zero steps from the nearest start: that start is the answer, its own image exactly
+    inv = invert(gan, target, steps=0, restarts=3, pool=pool)
+    assert inv.mse < 1e-10 and np.allclose(inv.latent, pool.latents[17].numpy())
+    # and from a pool a few steps do better than from random starts
+    other = generate(gan, np.random.default_rng(3).standard_normal(100))[0]
+    big = CandidatePool(gan, n=512, seed=6)
+    assert invert(gan, other, steps=20, restarts=4, pool=big).mse < invert(gan, other, steps=20, restarts=4).mse
 
 
 def test_latent_bank_labels_with_the_cnn_and_draws_only_what_it_needs():

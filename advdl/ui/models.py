@@ -93,6 +93,18 @@ def gan_bank(gan, cnn):
     return _gan_bank(gan, cnn, (id(gan), id(cnn)))
 
 
+@st.cache_resource(show_spinner=False)
+def _gan_pool(_gan, stamp: int):
+    from advdl.gan_tools import CandidatePool
+
+    return CandidatePool(_gan)
+
+
+def gan_pool(gan):
+    """The server's candidate latents and images where an inversion starts (made once)."""
+    return _gan_pool(gan, id(gan))
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
     from advdl.viz import grid
@@ -128,7 +140,8 @@ def warm_up(directions: int | None = None) -> list[str]:
     The order is the GAN lab's (the first lab in the navigation): its models, its directions,
     the filmstrips and encoded frames of its opening view (seed 0, every slider centred), a latent
     of every class for the morph, what its table and charts import; then the other labs' models,
-    and last the training replay's frames (sent after the lab's first drawing)."""
+    the training replay's frames (sent after the lab's first drawing) and the inversion's
+    candidate latents."""
     from advdl import inference  # noqa: F401 - what the labs compute with
     from advdl.gan_tools import DIRECTION_STEPS, N_DIRECTIONS, seed_latent
 
@@ -168,6 +181,8 @@ def warm_up(directions: int | None = None) -> list[str]:
         load(name)
     if replay is not None:  # last: the lab's first drawing sends only the replay's last epoch
         _encode_strip(replay[0])  # every epoch, encoded once for every session to come
+    if gan is not None:
+        gan_pool(gan)  # where inversions start: needed only once someone inverts a drawing
     return [name for name, model in loaded.items() if model is not None]
 
 
