@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -74,3 +75,17 @@ def component_payload(element) -> dict:
 
     (data,) = json.loads(element.proto.json)
     return data
+
+
+def write_replay(root: Path, epochs: int) -> np.ndarray:
+    """Give the DCGAN checkpoint under ``root`` a training replay: a random 8 x 8 sample grid per
+    epoch (samples.npz) and a history.csv whose losses move from epoch to epoch; returns the samples."""
+    import csv
+
+    samples = np.random.default_rng(0).integers(0, 256, (epochs, 64, 28, 28), dtype=np.uint8)
+    np.savez_compressed(root / "dcgan" / "samples.npz", samples=samples)
+    with open(root / "dcgan" / "history.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["epoch", "loss_d", "loss_g"])
+        w.writeheader()
+        w.writerows({"epoch": e + 1, "loss_d": 1.0 + e, "loss_g": 2.0 - e / 10} for e in range(epochs))
+    return samples

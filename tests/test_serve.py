@@ -38,23 +38,15 @@ def test_launcher_passes_streamlit_its_options():
 
 
 def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoints, checkpoint_env, tmp_path):
-    import csv
     import shutil
 
-    import numpy as np
-
     from advdl.ui import models
-    from conftest import component_payload, run_page
+    from conftest import component_payload, run_page, write_replay
 
     root = tmp_path / "ck"
     shutil.copytree(random_checkpoints, root)
     epochs = 5
-    samples = np.random.default_rng(0).integers(0, 256, (epochs, 64, 28, 28), dtype=np.uint8)
-    np.savez_compressed(root / "dcgan" / "samples.npz", samples=samples)
-    with open(root / "dcgan" / "history.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["epoch", "loss_d", "loss_g"])
-        w.writeheader()
-        w.writerows({"epoch": e + 1, "loss_d": 1.0 + e, "loss_g": 2.0 - e / 10} for e in range(epochs))
+    write_replay(root, epochs)
     checkpoint_env(root)
     models.warm_up()
     grids, rows = models.gan_replay()

@@ -263,20 +263,13 @@ def test_a_vertical_stroke_is_read_as_a_one(page, app_url):
 def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(browser, tmp_path):
     """The replay's grids are sent after the lab is drawn (a lazy scrubber): once they are in,
     a key press on the epoch slider shows another epoch's grid, with no rerun of the lab."""
-    import csv
-
-    import numpy as np
+    from conftest import write_replay
 
     from .conftest import lab_checkpoints, start_server
 
     root = lab_checkpoints(tmp_path / "ck")
     epochs = 6
-    samples = np.random.default_rng(0).integers(0, 256, (epochs, 64, 28, 28), dtype=np.uint8)
-    np.savez_compressed(root / "dcgan" / "samples.npz", samples=samples)
-    with open(root / "dcgan" / "history.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["epoch", "loss_d", "loss_g"])
-        w.writeheader()
-        w.writerows({"epoch": e + 1, "loss_d": 1.0, "loss_g": 2.0} for e in range(epochs))
+    write_replay(root, epochs)
     proc, url = start_server(root, tmp_path / "server.log")
     try:
         page = browser.new_page()
