@@ -15,9 +15,12 @@ from PIL import Image
 
 from .viz import to_uint8
 
-# The GAN lab's direction sliders: how many, and the offsets along each unit direction (0.2 apart)
+# The GAN lab's direction sliders: how many, the offsets along each unit direction (0.2 apart)
+# and the step of offset 0; the seed of the lab's opening view (the launcher precomputes it)
 N_DIRECTIONS = 8
 DIRECTION_STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)
+DIRECTION_CENTRE = len(DIRECTION_STEPS) // 2
+OPENING_SEED = 0
 
 
 def seed_latent(seed: int, z_dim: int) -> np.ndarray:

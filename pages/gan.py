@@ -6,8 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from advdl.gan_tools import DIRECTION_CENTRE as CENTER
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
-from advdl.gan_tools import INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, gif_bytes, interpolate, invert, seed_latent
+from advdl.gan_tools import INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
@@ -20,7 +21,6 @@ from advdl.ui.routing import require_shell
 
 require_shell()
 
-CENTER = len(STEPS) // 2
 MAX_SEED = 2**31 - 1
 
 st.title(t("gan.title"))
@@ -126,7 +126,7 @@ if gan is not None:
     if "gan.z" not in st.session_state:
         qp = st.query_params
         seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
-        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else 0
+        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else OPENING_SEED
         z_url = decode_latent(qp.get("z"), gan.config.z_dim)
         _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed_value"]), z_url is None)
         dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)

@@ -132,18 +132,18 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     return _replay(root, stamp)
 
 
-def warm_up(directions: int | None = None) -> list[str]:
+def warm_up() -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and compute
     what the GAN lab shows first, so that the first session finds it ready. Called by
     ``advdl.ui.serve`` as the server starts; returns the names loaded.
 
     The order is the GAN lab's (the first lab in the navigation): its models, its directions,
-    the filmstrips and encoded frames of its opening view (seed 0, every slider centred), a latent
+    the filmstrips and encoded frames of its opening view (every slider centred), a latent
     of every class for the morph, what its table and charts import; then the other labs' models,
     the training replay's frames (sent after the lab's first drawing) and the inversion's
     candidate latents."""
     from advdl import inference  # noqa: F401 - what the labs compute with
-    from advdl.gan_tools import DIRECTION_STEPS, N_DIRECTIONS, seed_latent
+    from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_SEED, seed_latent
 
     from . import digit_input  # noqa: F401 - the drawing canvas the labs share
     from .scrub import _encode_strip
@@ -162,10 +162,9 @@ def warm_up(directions: int | None = None) -> list[str]:
 
     gan, cnn = load("dcgan"), load("cnn")
     if gan is not None:
-        k = directions or N_DIRECTIONS
-        dirs = gan_directions(gan, k)
-        centre = np.full(k, DIRECTION_STEPS[len(DIRECTION_STEPS) // 2], np.float32)
-        for strip in gan_filmstrips(gan, seed_latent(0, gan.config.z_dim), dirs, centre):
+        dirs = gan_directions(gan, N_DIRECTIONS)
+        centre = DIRECTION_STEPS[[DIRECTION_CENTRE] * N_DIRECTIONS]  # as the page indexes them
+        for strip in gan_filmstrips(gan, seed_latent(OPENING_SEED, gan.config.z_dim), dirs, centre):
             _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
         if cnn is not None:
             bank = gan_bank(gan, cnn)
