@@ -56,6 +56,7 @@ class TrainArgs:
     time_budget: float | None = None  # seconds: start no epoch that would end after this
     anneal_epochs: int | None = None  # the learning rate falls linearly to 0 over the last N epochs
     ema_decay: float | None = None  # the GAN's weight average (default: the task's own)
+    r1: float | None = None  # the GAN: weight of the R1 penalty on D's gradient at real images
     init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
     compile: bool = False  # torch.compile the networks the steps run (fewer, fused kernels on a GPU)
 
@@ -264,6 +265,7 @@ class GANTask(Task):
     epochs, lr = 25, 2e-4
     grid = 64  # the fixed-noise sample grid: 8 x 8
     ema_decay = 0.999  # the shipped generator is an exponential moving average of the trained one
+    R1_EVERY = 4
 
     def __init__(self, model, args, device, ddist):
         self.model, self.args, self.device, self.dist = model, args, device, ddist
@@ -279,6 +281,10 @@ class GANTask(Task):
         # Averaging the generator's weights over the last ~1000 steps (Yazici et al., 2019) damps
         # the oscillation of adversarial training; the samples and the shipped model use it.
         self.ema = copy.deepcopy(model.generator).eval().requires_grad_(False)
+        # R1 (Mescheder et al., 2018): gamma/2 * |grad_x D(x)|^2 at real x keeps D flat on the
+        # data, so that G's gradients point towards it; computed every R1_EVERY steps, scaled
+        # up to match (the lazy regularization of StyleGAN2).
+        self.r1, self.steps = args.r1 or 0.0, 0
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -324,6 +330,16 @@ class GANTask(Task):
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.amp == "bf16")
 
+    def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
+        """Back-propagate the (lazy) R1 penalty into D's gradients; returns its value."""
+        real = real.detach().requires_grad_(True)
+        with self.autocast():
+            out = self.D(real).float()
+        (grad,) = torch.autograd.grad(out.sum(), real, create_graph=True)
+        penalty = grad.float().pow(2).flatten(1).sum(1).mean()
+        (penalty * (self.r1 / 2 * self.R1_EVERY)).backward()
+        return penalty.detach()
+
     def step(self, x, y):
         opt_d = self.optimizers["opt_d"]
         real = x * 2 - 1
@@ -341,7 +357,10 @@ class GANTask(Task):
             d_fake = self.D(fake.detach()).float()
         loss_fake = F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         loss_fake.backward()
+        if self.r1 and self.steps % self.R1_EVERY == 0:
+            self.r1_value = self.r1_penalty(real)  # logged every step: its last value
         opt_d.step()
+        self.steps += 1
         # 2) the generator through the discriminator, whose weights this step does not change
         with self.autocast():
             d_gen = self.D(fake).float()
@@ -353,6 +372,7 @@ class GANTask(Task):
             "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(d_real.detach()).mean(),
             "d_fake": torch.sigmoid(d_fake.detach()).mean(),
+            **({"r1": self.r1_value} if self.r1 else {}),
         }
 
     @torch.no_grad()
@@ -431,6 +451,8 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         if not hasattr(task, "ema_decay"):
             raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
         task.ema_decay = args.ema_decay
+    if args.r1 and not hasattr(task, "r1_penalty"):
+        raise SystemExit(f"--r1: {args.model} has no discriminator (only the dcgan does)")
     if args.compile:
         task.compile()
     init_from = source = None  # where the starting weights came from, and its card

@@ -259,3 +259,43 @@ def test_capsnet_trains_its_convolutions_in_bf16_and_ships_float32(tmp_path):
     assert model.card["training"]["amp"] == "bf16" and model.conv_dtype is None  # inference stays float32
     bad = run(["--model", "cnn", "--smoke", "--amp", "bf16", "--out", str(out)])
     assert bad.returncode == 2 and "--amp applies to dcgan and capsnet" in bad.stderr
+
+
+def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_step(tmp_path):
+    from advdl.models.gan import DCGAN, DCGANConfig
+    from advdl.training import Dist, GANTask, TrainArgs
+
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(ngf=8, ndf=8))
+    task = GANTask(model, TrainArgs(model="dcgan", r1=3.0), torch.device("cpu"), Dist())
+    real = torch.rand(6, 1, 28, 28) * 2 - 1
+    D = model.discriminator
+    # by hand: gamma/2 * 4 (lazy, every 4th step) * mean |grad_x D(x)|^2, back-propagated into D
+    x = real.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    expected_value = g.pow(2).flatten(1).sum(1).mean()
+    expected = torch.autograd.grad(expected_value * 3.0 / 2 * 4, list(D.parameters()), allow_unused=True)
+    D.zero_grad()
+    value = task.r1_penalty(real)
+    assert value.item() == pytest.approx(expected_value.item(), rel=1e-5) and value.item() > 0
+    for p, e in zip(D.parameters(), expected):  # (biases before a BatchNorm have no say in it)
+        assert (p.grad is None or not p.grad.any()) if e is None else torch.allclose(p.grad, e, atol=1e-6)
+    assert sum(p.grad.abs().sum() for p in D.parameters() if p.grad is not None) > 0
+    # in training it runs on steps 0, 4, 8, ...; without --r1 never
+    calls = []
+    task.r1_penalty = lambda r: calls.append(task.steps) or torch.tensor(1.0)
+    for _ in range(9):
+        logs = task.step(torch.rand(4, 1, 28, 28), None)
+    assert calls == [0, 4, 8] and "r1" in logs
+    plain = GANTask(DCGAN(DCGANConfig(ngf=8, ndf=8)), TrainArgs(model="dcgan"), torch.device("cpu"), Dist())
+    assert "r1" not in plain.step(torch.rand(4, 1, 28, 28), None)
+    # the card records it; a model without a discriminator refuses it
+    out = tmp_path / "ck"
+    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--r1", "0.5", "--threads", "1",
+                "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((out / "dcgan" / "card.json").read_text())
+    assert card["training"]["r1"] == 0.5
+    assert "r1" in open(out / "dcgan" / "history.csv").readline()
+    bad = run(["--model", "cnn", "--smoke", "--r1", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    assert bad.returncode != 0 and "--r1" in bad.stderr and "Traceback" not in bad.stderr
