@@ -56,6 +56,7 @@ class TrainArgs:
     time_budget: float | None = None  # seconds: start no epoch that would end after this
     anneal_epochs: int | None = None  # the learning rate falls linearly to 0 over the last N epochs
     ema_decay: float | None = None  # the GAN's weight average (default: the task's own)
+    lr_d: float | None = None  # the GAN: the discriminator's learning rate (default: lr)
     r1: float | None = None  # the GAN: weight of the R1 penalty on D's gradient at real images
     init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
     compile: bool = False  # torch.compile the networks the steps run (fewer, fused kernels on a GPU)
@@ -168,6 +169,10 @@ class Task:
         only every few steps, so a GPU is not made to wait after every step)."""
         raise NotImplementedError
 
+    def base_lr(self, opt: str) -> float:
+        """The learning rate of optimizer ``opt`` before any schedule."""
+        return self.lr
+
     def update(self, loss: torch.Tensor, opt: str = "opt") -> None:
         """One optimizer step on ``loss``."""
         optimizer = self.optimizers[opt]
@@ -270,11 +275,12 @@ class GANTask(Task):
     def __init__(self, model, args, device, ddist):
         self.model, self.args, self.device, self.dist = model, args, device, ddist
         self.lr = args.lr or self.lr
+        self.lr_d = args.lr_d or self.lr  # a faster D: the two time-scale rule (Heusel et al., 2017)
         self.G, self.D = self.wrap(model.generator), self.wrap(model.discriminator)
         betas = (0.5, 0.999)
         fused = device.type == "cuda"  # one kernel per step for all parameters
         self.optimizers = {
-            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas, fused=fused),
+            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr_d, betas=betas, fused=fused),
             "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas, fused=fused),
         }
         self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
@@ -329,6 +335,9 @@ class GANTask(Task):
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.amp == "bf16")
+
+    def base_lr(self, opt: str) -> float:
+        return self.lr_d if opt == "opt_d" else self.lr
 
     def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
         """Back-propagate the (lazy) R1 penalty into D's gradients; returns its value."""
@@ -451,8 +460,9 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         if not hasattr(task, "ema_decay"):
             raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
         task.ema_decay = args.ema_decay
-    if args.r1 and not hasattr(task, "r1_penalty"):
-        raise SystemExit(f"--r1: {args.model} has no discriminator (only the dcgan does)")
+    for flag, value in (("--r1", args.r1), ("--lr-d", args.lr_d)):
+        if value and not isinstance(task, GANTask):
+            raise SystemExit(f"{flag}: {args.model} has no discriminator (only the dcgan does)")
     if args.compile:
         task.compile()
     init_from = source = None  # where the starting weights came from, and its card
@@ -517,9 +527,9 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
                 print(f"{args.model}: stopping before epoch {epoch + 1}: the time budget of {args.time_budget:.0f} s would run out")
             break
         lr_now = lr_at(task.lr, task.lr_decay, epoch, epochs, args.anneal_epochs)
-        for opt in task.optimizers.values():
+        for name, opt in task.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = lr_now
+                group["lr"] = lr_at(task.base_lr(name), task.lr_decay, epoch, epochs, args.anneal_epochs)
         sampler.set_epoch(epoch)
         order = torch.tensor(list(iter(sampler)))
         batches = order.split(batch_size)

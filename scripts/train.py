@@ -51,6 +51,8 @@ def parse(argv=None) -> argparse.Namespace:
                         "so it also holds after --resume or --init-from)")
     p.add_argument("--ema-decay", type=float, help="dcgan: decay of the generator's weight average (default 0.999; "
                    "0.9999 averages over ~10 000 steps)")
+    p.add_argument("--lr-d", type=float, help="dcgan: the discriminator's learning rate (default: --lr; higher: the "
+                   "two time-scale update rule)")
     p.add_argument("--r1", type=float, metavar="GAMMA",
                    help="dcgan: R1 penalty, GAMMA/2 x the squared gradient of D at real images (Mescheder et al. 2018; "
                         "computed every 4th step)")
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
             store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None), amp=a.amp if name in AMP_MODELS else None,
             config=dict(item.split("=", 1) for item in a.config) or None, lr_decay=a.lr_decay,
             time_budget=a.time_budget, anneal_epochs=a.anneal_epochs,
-            ema_decay=a.ema_decay, r1=a.r1, init_from=a.init_from, compile=a.compile,
+            ema_decay=a.ema_decay, r1=a.r1, lr_d=a.lr_d, init_from=a.init_from, compile=a.compile,
         )
         try:
             model_config(name, args.config)  # a bad --config: one line, no traceback

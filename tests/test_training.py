@@ -261,7 +261,7 @@ def test_capsnet_trains_its_convolutions_in_bf16_and_ships_float32(tmp_path):
     assert bad.returncode == 2 and "--amp applies to dcgan and capsnet" in bad.stderr
 
 
-def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_step(tmp_path):
+def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_step_and_d_has_its_own_rate(tmp_path):
     from advdl.models.gan import DCGAN, DCGANConfig
     from advdl.training import Dist, GANTask, TrainArgs
 
@@ -291,11 +291,16 @@ def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_st
     assert "r1" not in plain.step(torch.rand(4, 1, 28, 28), None)
     # the card records it; a model without a discriminator refuses it
     out = tmp_path / "ck"
-    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--r1", "0.5", "--threads", "1",
-                "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--r1", "0.5", "--lr-d", "6e-4",
+                "--epochs", "2", "--anneal-epochs", "2", "--threads", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((out / "dcgan" / "card.json").read_text())
-    assert card["training"]["r1"] == 0.5
+    assert card["training"]["r1"] == 0.5 and card["training"]["lr_d"] == 6e-4
     assert "r1" in open(out / "dcgan" / "history.csv").readline()
-    bad = run(["--model", "cnn", "--smoke", "--r1", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
-    assert bad.returncode != 0 and "--r1" in bad.stderr and "Traceback" not in bad.stderr
+    # the discriminator's own rate, under the same schedule as the generator's (halved in the last epoch)
+    saved = torch.load(tmp_path / "s" / "dcgan-smoke" / "state.pt", weights_only=True)["optimizers"]
+    assert saved["opt_d"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
+    assert saved["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+    for flag in ("--r1", "--lr-d"):
+        bad = run(["--model", "cnn", "--smoke", flag, "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
+        assert bad.returncode != 0 and flag in bad.stderr and "Traceback" not in bad.stderr
