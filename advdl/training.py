@@ -30,6 +30,7 @@ from . import checkpoints
 from .data import Split, fake_split, load_split
 from .digits import add_noise
 from .models import MODELS, build
+from .models.gan import deepen
 
 DEFAULT_STATE_DIR = Path(os.environ.get("ADVDL_STATE_DIR", Path.home() / ".cache" / "advdl" / "state"))
 
@@ -476,8 +477,16 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             "wall_time_s": source.get("wall_time_s"),
             "metrics": {k: v for k, v in source.get("metrics", {}).items() if not isinstance(v, (dict, list))},
         }
-        if dataclasses.asdict(start.config) != dataclasses.asdict(model.config):
-            raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config")
+        was, want = dataclasses.asdict(start.config), dataclasses.asdict(model.config)
+        if args.model == "dcgan" and {**was, "g_refine": 0} == {**want, "g_refine": 0} and was["g_refine"] < want["g_refine"]:
+            # a deeper generator: the new layers start as the identity, the rest as trained
+            start = deepen(start, want["g_refine"], seed=args.seed)
+            init_from["deepened"] = {"g_refine": [was["g_refine"], want["g_refine"]]}
+            if ddist.main:
+                print(f"dcgan: the generator deepened from {was['g_refine']} to {want['g_refine']} refinement layers (new ones start as the identity)")
+        elif was != want:
+            raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config"
+                             " (or, for the dcgan, a larger g_refine: the generator is deepened)")
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
         task.load_extra_state({})  # the GAN's moving average starts from these weights too
         if ddist.main:

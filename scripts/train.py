@@ -59,7 +59,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="start no epoch that would end after this many seconds (state and checkpoint stay whole)")
     p.add_argument("--init-from", metavar="ROOT",
-                   help="a checkpoint root whose <model>/ weights start the training (e.g. to continue on a GPU)")
+                   help="a checkpoint root whose <model>/ weights start the training (e.g. to continue on a GPU); "
+                        "for the dcgan with a larger --config g_refine=N the generator is deepened, its new layers "
+                        "starting as the identity")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the networks (fused kernels: for a GPU; the first step compiles for ~30 s)")
     a = p.parse_args(argv)

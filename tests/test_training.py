@@ -205,6 +205,16 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     bad = run(["--model", "dcgan", "--smoke", "--epochs", "3", "--init-from", str(first), "--out", str(tmp_path / "c"),
                "--state-dir", str(tmp_path / "s3")])
     assert bad.returncode != 0 and "pass the same --config" in bad.stderr
+    # a deeper generator is the exception: it starts from the trained one, its new layers as the identity
+    deeper = run(common + ["--config", "g_refine=2", "--epochs", "3", "--lr", "1e-12", "--init-from", str(first),
+                           "--out", str(tmp_path / "d"), "--state-dir", str(tmp_path / "s4")])
+    assert deeper.returncode == 0, deeper.stderr[-3000:]
+    assert "deepened from 1 to 2" in deeper.stdout
+    grown = load_model("dcgan", tmp_path / "d")
+    assert grown.config.g_refine == 2 and grown.card["training"]["init_from"]["deepened"] == {"g_refine": [1, 2]}
+    z = torch.randn(16, 100, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert (grown.generate(z) - start.generate(z)).abs().mean() < 0.02
 
 
 def test_compiled_training_matches_the_eager_one(tmp_path):
@@ -304,3 +314,35 @@ def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_st
     for flag in ("--r1", "--lr-d"):
         bad = run(["--model", "cnn", "--smoke", flag, "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
         assert bad.returncode != 0 and flag in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_deepen_adds_generator_layers_that_start_as_the_identity():
+    from advdl.models.gan import DCGAN, DCGANConfig, deepen
+
+    torch.manual_seed(0)
+    gan = DCGAN(DCGANConfig(ngf=16, ndf=8)).eval()
+    with torch.no_grad():  # give its BatchNorms running statistics that are not the defaults
+        gan.train()
+        for _ in range(20):
+            gan.generate(torch.randn(64, 100))
+        gan.eval()
+    deeper = deepen(gan, 3)
+    assert deeper.config.g_refine == 3 and not deeper.training
+    n_params = sum(p.numel() for p in gan.generator.parameters())
+    assert sum(p.numel() for p in deeper.generator.parameters()) == n_params + 2 * (32 * 32 * 9 + 2 * 32)
+    z = torch.randn(256, 100)
+    with torch.no_grad():
+        before, after = gan.generate(z), deeper.generate(z)
+        assert (after - before).abs().mean() < 2e-3
+        # the discriminator is untouched
+        assert torch.equal(gan.discriminator(before), deeper.discriminator(before))
+    # plain new layers (the default initialization) would not keep the images
+    fresh = DCGAN(DCGANConfig(ngf=16, ndf=8, g_refine=3)).eval()
+    state = fresh.state_dict()
+    state.update({k: v for k, v in deeper.state_dict().items() if not k.startswith(("generator.net.3.", "generator.net.4.",
+                                                                                  "generator.net.6.", "generator.net.7."))})
+    fresh.load_state_dict(state)
+    with torch.no_grad():
+        assert (fresh.generate(z) - before).abs().mean() > 10 * (after - before).abs().mean()
+    with pytest.raises(ValueError, match="cannot go down"):
+        deepen(deeper, 1)

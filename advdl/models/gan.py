@@ -125,3 +125,44 @@ def sefa_directions(gan: DCGAN, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]
     eigvals, eigvecs = torch.linalg.eigh(A.T @ A)
     order = eigvals.argsort(descending=True)[:k]
     return eigvecs[:, order].T.contiguous(), eigvals[order]
+
+
+@torch.no_grad()
+def deepen(gan: DCGAN, g_refine: int, seed: int = 0) -> DCGAN:
+    """The same GAN with ``g_refine`` refinement layers in its generator instead of fewer, that
+    starts as (nearly) the same function, to go on training a deeper generator from a trained
+    one (Net2DeeperNet: Chen, Goodfellow and Shlens, 2016).
+
+    The new 3x3 layers go after the existing ones; each starts as the identity: a centre-tap
+    kernel (plus noise of 1e-4 that breaks the channels' symmetry) and a BatchNorm whose scale
+    and shift are the standard deviation and mean of its input, measured on 1024 latents, so
+    normalizing undoes itself; the ReLU after it passes the non-negative maps unchanged.
+    """
+    old = gan.config.g_refine
+    if g_refine < old:
+        raise ValueError(f"deepen: the generator has {old} refinement layers; cannot go down to {g_refine}")
+    config = DCGANConfig(**{**gan.config.__dict__, "g_refine": g_refine})
+    deeper = DCGAN(config).to(next(gan.parameters()).device)
+    state = deeper.state_dict()
+    for key, value in gan.state_dict().items():
+        parts = key.split(".")
+        if parts[:2] == ["generator", "net"] and int(parts[2]) >= 3 * old:  # the layers after the refinement
+            parts[2] = str(int(parts[2]) + 3 * (g_refine - old))
+        state[".".join(parts)] = value.clone()
+    deeper.load_state_dict(state)
+    g = torch.Generator().manual_seed(seed)
+    G = gan.generator
+    was_training = G.training
+    G.eval()
+    h = G.net[: 3 * old](G.project(torch.randn(1024, config.z_dim, generator=g).to(state[key].device)).view(-1, 2 * G.ngf, 7, 7))
+    G.train(was_training)
+    mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp_min(1e-5)
+    channels = torch.arange(2 * G.ngf)
+    for i in range(old, g_refine):
+        conv, bn = deeper.generator.net[3 * i], deeper.generator.net[3 * i + 1]
+        weight = torch.randn(conv.weight.shape, generator=g) * 1e-4
+        weight[channels, channels, 1, 1] += 1
+        conv.weight.copy_(weight)
+        bn.weight.copy_(std), bn.bias.copy_(mean)
+        bn.running_mean.copy_(mean), bn.running_var.copy_(std**2)
+    return deeper.train(gan.training)
