@@ -174,6 +174,11 @@ class Task:
         """The learning rate of optimizer ``opt`` before any schedule."""
         return self.lr
 
+    def grow(self, start: nn.Module) -> tuple[nn.Module, dict] | None:
+        """``start`` (a checkpoint of another config) made into this task's model and what was
+        changed, or None if it cannot be (``--init-from`` then refuses it)."""
+        return None
+
     def update(self, loss: torch.Tensor, opt: str = "opt") -> None:
         """One optimizer step on ``loss``."""
         optimizer = self.optimizers[opt]
@@ -340,6 +345,13 @@ class GANTask(Task):
     def base_lr(self, opt: str) -> float:
         return self.lr_d if opt == "opt_d" else self.lr
 
+    def grow(self, start):
+        # a deeper generator (a larger g_refine, all else equal): the rest as trained
+        was, want = start.config.g_refine, self.model.config.g_refine
+        if dataclasses.replace(start.config, g_refine=want) != self.model.config or was > want:
+            return None
+        return deepen(start, want, seed=self.args.seed), {"g_refine": [was, want]}
+
     def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
         """Back-propagate the (lazy) R1 penalty into D's gradients; returns its value."""
         real = real.detach().requires_grad_(True)
@@ -477,16 +489,14 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             "wall_time_s": source.get("wall_time_s"),
             "metrics": {k: v for k, v in source.get("metrics", {}).items() if not isinstance(v, (dict, list))},
         }
-        was, want = dataclasses.asdict(start.config), dataclasses.asdict(model.config)
-        if args.model == "dcgan" and {**was, "g_refine": 0} == {**want, "g_refine": 0} and was["g_refine"] < want["g_refine"]:
-            # a deeper generator: the new layers start as the identity, the rest as trained
-            start = deepen(start, want["g_refine"], seed=args.seed)
-            init_from["deepened"] = {"g_refine": [was["g_refine"], want["g_refine"]]}
+        if start.config != model.config:
+            grown = task.grow(start)
+            if grown is None:
+                raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config"
+                                 " (or, for the dcgan, a larger g_refine: the generator is deepened)")
+            start, init_from["deepened"] = grown
             if ddist.main:
-                print(f"dcgan: the generator deepened from {was['g_refine']} to {want['g_refine']} refinement layers (new ones start as the identity)")
-        elif was != want:
-            raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config"
-                             " (or, for the dcgan, a larger g_refine: the generator is deepened)")
+                print(f"{args.model}: deepened {grown[1]} (the new layers start as the identity)")
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
         task.load_extra_state({})  # the GAN's moving average starts from these weights too
         if ddist.main:

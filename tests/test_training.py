@@ -209,7 +209,7 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     deeper = run(common + ["--config", "g_refine=2", "--epochs", "3", "--lr", "1e-12", "--init-from", str(first),
                            "--out", str(tmp_path / "d"), "--state-dir", str(tmp_path / "s4")])
     assert deeper.returncode == 0, deeper.stderr[-3000:]
-    assert "deepened from 1 to 2" in deeper.stdout
+    assert "deepened {'g_refine': [1, 2]}" in deeper.stdout
     grown = load_model("dcgan", tmp_path / "d")
     assert grown.config.g_refine == 2 and grown.card["training"]["init_from"]["deepened"] == {"g_refine": [1, 2]}
     z = torch.randn(16, 100, generator=torch.Generator().manual_seed(1))

@@ -9,6 +9,7 @@ connected layer, one logit.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -141,8 +142,9 @@ def deepen(gan: DCGAN, g_refine: int, seed: int = 0) -> DCGAN:
     old = gan.config.g_refine
     if g_refine < old:
         raise ValueError(f"deepen: the generator has {old} refinement layers; cannot go down to {g_refine}")
-    config = DCGANConfig(**{**gan.config.__dict__, "g_refine": g_refine})
-    deeper = DCGAN(config).to(next(gan.parameters()).device)
+    config = dataclasses.replace(gan.config, g_refine=g_refine)
+    device = next(gan.parameters()).device
+    deeper = DCGAN(config).to(device)
     state = deeper.state_dict()
     for key, value in gan.state_dict().items():
         parts = key.split(".")
@@ -154,7 +156,7 @@ def deepen(gan: DCGAN, g_refine: int, seed: int = 0) -> DCGAN:
     G = gan.generator
     was_training = G.training
     G.eval()
-    h = G.net[: 3 * old](G.project(torch.randn(1024, config.z_dim, generator=g).to(state[key].device)).view(-1, 2 * G.ngf, 7, 7))
+    h = G.net[: 3 * old](G.project(torch.randn(1024, config.z_dim, generator=g).to(device)).view(-1, 2 * G.ngf, 7, 7))
     G.train(was_training)
     mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp_min(1e-5)
     channels = torch.arange(2 * G.ngf)
