@@ -59,6 +59,7 @@ class TrainArgs:
     ema_decay: float | None = None  # the GAN's weight average (default: the task's own)
     lr_d: float | None = None  # the GAN: the discriminator's learning rate (default: lr)
     r1: float | None = None  # the GAN: weight of the R1 penalty on D's gradient at real images
+    topk: float | None = None  # the GAN: G learns from the top max(topk, 0.99^epoch) of each batch
     init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
     compile: bool = False  # torch.compile the networks the steps run (fewer, fused kernels on a GPU)
 
@@ -147,6 +148,7 @@ class Task:
     lr = 1e-3
     lr_decay = 1.0  # multiplied into the learning rate after every epoch
     shift = 0  # random-shift augmentation in pixels
+    epoch = 0  # the epoch being trained (0-based), set by the loop
 
     def __init__(self, model: nn.Module, args: TrainArgs, device: torch.device, ddist: Dist):
         self.model, self.args, self.device, self.dist = model, args, device, ddist
@@ -297,6 +299,13 @@ class GANTask(Task):
         # data, so that G's gradients point towards it; computed every R1_EVERY steps, scaled
         # up to match (the lazy regularization of StyleGAN2).
         self.r1, self.steps = args.r1 or 0.0, 0
+        # Top-k training (Sinha et al., 2020): G's loss counts only the samples D rates most
+        # real, a share that falls from the whole batch by 1 % an epoch to ``topk``; the worst
+        # samples' gradients, which point towards averages of modes, are left out.
+        self.topk = args.topk
+
+    def topk_share(self) -> float:
+        return max(self.topk, 0.99**self.epoch) if self.topk else 1.0
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -386,6 +395,9 @@ class GANTask(Task):
         # 2) the generator through the discriminator, whose weights this step does not change
         with self.autocast():
             d_gen = self.D(fake).float()
+        if self.topk:
+            k = max(1, round(self.topk_share() * B))
+            d_gen = d_gen.flatten().topk(k).values
         loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
         self.update(loss_g, "opt_g")
         self.update_ema()
@@ -473,7 +485,9 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         if not hasattr(task, "ema_decay"):
             raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
         task.ema_decay = args.ema_decay
-    for flag, value in (("--r1", args.r1), ("--lr-d", args.lr_d)):
+    if args.topk is not None and not 0 < args.topk <= 1:
+        raise SystemExit(f"--topk: a share of the batch in (0, 1], not {args.topk}")
+    for flag, value in (("--r1", args.r1), ("--lr-d", args.lr_d), ("--topk", args.topk)):
         if value and not isinstance(task, GANTask):
             raise SystemExit(f"{flag}: {args.model} has no discriminator (only the dcgan does)")
     if args.compile:
@@ -550,6 +564,7 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             for group in opt.param_groups:
                 group["lr"] = lr_at(task.base_lr(name), task.lr_decay, epoch, epochs, args.anneal_epochs)
         sampler.set_epoch(epoch)
+        task.epoch = epoch
         order = torch.tensor(list(iter(sampler)))
         batches = order.split(batch_size)
         model.train()

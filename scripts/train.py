@@ -56,6 +56,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--r1", type=float, metavar="GAMMA",
                    help="dcgan: R1 penalty, GAMMA/2 x the squared gradient of D at real images (Mescheder et al. 2018; "
                         "computed every 4th step)")
+    p.add_argument("--topk", type=float, metavar="NU",
+                   help="dcgan: top-k training (Sinha et al. 2020): G learns only from the samples D rates most real, "
+                        "a share of each batch falling from 1 by 1%% an epoch down to NU (e.g. 0.5)")
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="start no epoch that would end after this many seconds (state and checkpoint stay whole)")
     p.add_argument("--init-from", metavar="ROOT",
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
             store_dtype=a.store_dtype or ("float16" if name == "capsnet" else None), amp=a.amp if name in AMP_MODELS else None,
             config=dict(item.split("=", 1) for item in a.config) or None, lr_decay=a.lr_decay,
             time_budget=a.time_budget, anneal_epochs=a.anneal_epochs,
-            ema_decay=a.ema_decay, r1=a.r1, lr_d=a.lr_d, init_from=a.init_from, compile=a.compile,
+            ema_decay=a.ema_decay, r1=a.r1, topk=a.topk, lr_d=a.lr_d, init_from=a.init_from, compile=a.compile,
         )
         try:
             model_config(name, args.config)  # a bad --config: one line, no traceback

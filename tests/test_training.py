@@ -316,6 +316,44 @@ def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_st
         assert bad.returncode != 0 and flag in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_topk_trains_the_generator_on_the_samples_the_discriminator_rates_most_real(tmp_path):
+    import torch.nn.functional as F
+
+    from advdl.models.gan import DCGAN, DCGANConfig
+    from advdl.training import Dist, GANTask, TrainArgs
+
+    torch.manual_seed(0)
+    task = GANTask(DCGAN(DCGANConfig(ngf=8, ndf=8)), TrainArgs(model="dcgan", topk=0.5), torch.device("cpu"), Dist())
+    # the share falls from the whole batch by 1 % an epoch, down to the floor given
+    assert task.topk_share() == 1.0
+    task.epoch = 10
+    assert task.topk_share() == pytest.approx(0.99**10)
+    task.epoch = 200
+    assert task.topk_share() == 0.5
+    seen, generate, update = {}, task.G, task.update
+    task.G = lambda z: seen.setdefault("fake", generate(z))
+
+    def check(loss, name):  # G's loss, against D as it is now (updated this step), over the best half
+        scores = task.D(seen["fake"]).float().flatten()
+        best = scores.topk(4).values
+        assert loss.item() == pytest.approx(F.binary_cross_entropy_with_logits(best, torch.ones(4)).item(), rel=1e-5)
+        assert loss.item() < F.binary_cross_entropy_with_logits(scores, torch.ones(8)).item()
+        seen["checked"] = True
+        update(loss, name)
+
+    task.update = check
+    task.step(torch.rand(8, 1, 28, 28), None)
+    assert seen["checked"]
+    out = tmp_path / "ck"
+    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--topk", "0.75",
+                "--threads", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((out / "dcgan" / "card.json").read_text())["training"]["topk"] == 0.75
+    for model, value in (("cnn", "0.5"), ("dcgan", "0"), ("dcgan", "1.5")):
+        bad = run(["--model", model, "--smoke", "--topk", value, "--out", str(out), "--state-dir", str(tmp_path / "s")])
+        assert bad.returncode != 0 and "--topk" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_deepen_adds_generator_layers_that_start_as_the_identity():
     from advdl.models.gan import DCGAN, DCGANConfig, deepen
 
