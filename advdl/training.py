@@ -546,7 +546,8 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         if ddist.main:
             print(f"resumed {args.model} from {state_path} at epoch {start_epoch}")
     elif args.resume and ddist.main:
-        print(f"no state at {state_path}; starting {args.model} from scratch")
+        begin = f"from {args.init_from}" if init_from is not None else "from scratch"
+        print(f"no state at {state_path}; starting {args.model} {begin}")
 
     sampler = torch.utils.data.DistributedSampler(
         range(len(y_all)), num_replicas=ddist.world, rank=ddist.rank, shuffle=True, seed=args.seed

@@ -188,9 +188,10 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     start = load_model("dcgan", first)
     # a third epoch at a vanishing learning rate: the shipped weights are the starting weights
     proc = run(common + ["--epochs", "3", "--lr", "1e-12", "--init-from", str(first), "--out", str(second),
-                         "--state-dir", str(tmp_path / "s2")])
+                         "--state-dir", str(tmp_path / "s2"), "--resume"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"weights from {first} (epoch 2)" in proc.stdout
+    assert f"starting dcgan from {first}" in proc.stdout and "from scratch" not in proc.stdout
     after = load_model("dcgan", second)
     weights = [k for k in start.state_dict() if "running_" not in k and "num_batches" not in k]
     assert all(torch.allclose(start.state_dict()[k], after.state_dict()[k], atol=1e-6) for k in weights)
