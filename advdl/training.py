@@ -395,8 +395,8 @@ class GANTask(Task):
         # 2) the generator through the discriminator, whose weights this step does not change
         with self.autocast():
             d_gen = self.D(fake).float()
-        if self.topk:
-            k = max(1, round(self.topk_share() * B))
+        k = max(1, round(self.topk_share() * B))
+        if k < B:
             d_gen = d_gen.flatten().topk(k).values
         loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
         self.update(loss_g, "opt_g")
