@@ -42,6 +42,11 @@ class Stats:
         self.latencies: dict[str, list[float]] = {}
         self.errors: list[str] = []
         self.steps = 0
+        self.redraws = 0  # strokes on the canvas drawn again because the first was lost
+
+    def redraw(self) -> None:
+        with self.lock:
+            self.redraws += 1
 
     def latency(self, what: str, ms: float) -> None:
         with self.lock:
@@ -135,16 +140,26 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
     await wait_idle(page)
     canvas = page.locator("canvas.upper-canvas").first
     await canvas.wait_for(state="visible", timeout=60_000)
-    cb = await canvas.bounding_box()
-    if cb:
-        pts = [(100, 60), (220, 60), (150, 260)] if rng.random() < 0.5 else [(160, 50), (158, 160), (156, 270)]
+    pts = [(100, 60), (220, 60), (150, 260)] if rng.random() < 0.5 else [(160, 50), (158, 160), (156, 270)]
+    # On a loaded machine a drawn digit has once never shown (a training job on both cores): a
+    # user would draw again, so the stroke is redrawn up to twice, each redraw counted and reported.
+    for attempt in range(3):
+        cb = await canvas.bounding_box()
+        if not cb:
+            break
         await page.mouse.move(cb["x"] + pts[0][0], cb["y"] + pts[0][1])
         await page.mouse.down()
         for x, y in pts[1:]:
             await page.mouse.move(cb["x"] + x, cb["y"] + y, steps=8)
         await page.mouse.up()
-        await page.wait_for_selector("text=The 28×28 image the models see", timeout=60_000)
-        await wait_idle(page)
+        try:
+            await page.wait_for_selector("text=The 28×28 image the models see", timeout=20_000 if attempt < 2 else 60_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            stats.redraw()
+    await wait_idle(page)
     await step_done(page, stats, rng, args, "autoencoders")
 
     # the capsule lab: commit a dimension of the digit capsule
@@ -255,6 +270,7 @@ async def run(args) -> dict:
         "wall_s": round(time.perf_counter() - t0, 1),
         "lesson_steps": stats.steps,
         "errors": len(stats.errors),
+        "canvas_redraws": stats.redraws,
         "error_samples": stats.errors[:20],
         "commits": len(commits),
         "commit_latency_ms": {"p50": pct(commits, 50), "p95": pct(commits, 95)},
@@ -292,6 +308,8 @@ def main(argv=None) -> int:
           f"{result['lesson_steps']} lesson steps, {result['commits']} commits, {result['errors']} errors")
     lat = result["commit_latency_ms"]
     print(f"commit latency p50 {lat['p50']} ms, p95 {lat['p95']} ms")
+    if result["canvas_redraws"]:
+        print(f"strokes drawn again (the digit had not shown after 20 s): {result['canvas_redraws']}")
     for k, v in result["by_kind_ms"].items():
         print(f"  {k:22s} n={v['n']:4d}  p50 {v['p50']} ms  p95 {v['p95']} ms")
     if result["rss_after_warmup_mb"]:
