@@ -4,6 +4,7 @@ and a digit drawn with the mouse reaches the models."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from .conftest import draw_stroke, wait_idle
 
@@ -276,7 +277,16 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
         page.goto(f"{url}/gan?lang=en")
         wait_idle(page)
         slider = page.locator("input[type=range][aria-label='Epoch']")
-        slider.scroll_into_view_if_needed()
+        # the scrubber may be drawn anew while the frames arrive, detaching the element the
+        # locator had just found: try again on a fresh one
+        for attempt in range(5):
+            try:
+                slider.scroll_into_view_if_needed()
+                break
+            except PlaywrightError:
+                if attempt == 4:
+                    raise
+                page.wait_for_timeout(300)
         img = page.locator(".scrub:has(input[aria-label='Epoch']) .scrub-img")
         last = img.get_attribute("src")
         assert slider.input_value() == str(epochs - 1) and last.startswith("data:image/png")
