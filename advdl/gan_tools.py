@@ -111,6 +111,7 @@ class Inversion:
 
 # The GAN lab's inversion: this many Adam steps from the latents of the pool's nearest images
 INVERSION_STEPS, INVERSION_RESTARTS = 100, 4
+CANDIDATES = 2048  # the latents an inversion picks its starts from
 
 
 class CandidatePool:
@@ -118,7 +119,7 @@ class CandidatePool:
     from the latents whose images are nearest to the target, not from random ones (on 40 sample
     digits, 80 steps from the 4 nearest of 2048 reached the error of 150 random-start steps)."""
 
-    def __init__(self, gan, n: int = 2048, seed: int = 123, batch: int = 256):
+    def __init__(self, gan, n: int = CANDIDATES, seed: int = 123, batch: int = 256):
         g = torch.Generator().manual_seed(seed)
         self.latents = torch.randn(n, gan.config.z_dim, generator=g)
         with torch.inference_mode():

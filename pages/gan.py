@@ -8,7 +8,7 @@ import streamlit as st
 
 from advdl.gan_tools import DIRECTION_CENTRE as CENTER
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
-from advdl.gan_tools import INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
+from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
@@ -181,7 +181,7 @@ if gan is not None:
 
     # --- inversion
     st.subheader(t("gan.invert"))
-    st.caption(t("gan.invert_help"))
+    st.caption(t("gan.invert_help", starts=INVERSION_RESTARTS, pool=CANDIDATES))
     target = digit_input("gan")
     if target is not None and st.button(t("gan.invert_go"), key="gan.invert_go", type="primary"):
         with heavy_job() as free:

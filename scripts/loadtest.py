@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from browserkit import RunWatcher  # noqa: E402
+from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 class Stats:
     def __init__(self) -> None:
@@ -155,7 +156,7 @@ async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.rand
         try:
             await page.wait_for_selector("text=The 28×28 image the models see", timeout=20_000 if attempt < 2 else 60_000)
             break
-        except Exception:
+        except PlaywrightTimeout:
             if attempt == 2:
                 raise
             stats.redraw()

@@ -105,7 +105,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "gan.gif": {"zh": "下载动图（GIF）", "en": "Download the morph (GIF)"},
     "gan.morph_probs": {"zh": "沿路径 CNN 的类别概率", "en": "The CNN's class probabilities along the path"},
     "gan.invert": {"zh": "找到一幅手写数字的潜变量", "en": "Find the latent of a drawing"},
-    "gan.invert_help": {"zh": "对 z 做梯度下降，使生成图像尽量接近你的数字：从 2048 个随机 z 中图像最接近的 4 个同时出发，取最好的一个。", "en": "Gradient descent on z makes the generated image as close to your digit as it can: it starts at once from the 4 of 2048 random latents whose images are nearest to it, and keeps the best."},
+    "gan.invert_help": {"zh": "对 z 做梯度下降，使生成图像尽量接近你的数字：从 {pool} 个随机 z 中图像最接近的 {starts} 个同时出发，取最好的一个。", "en": "Gradient descent on z makes the generated image as close to your digit as it can: it starts at once from the {starts} of {pool} random latents whose images are nearest to it, and keeps the best."},
     "gan.invert_go": {"zh": "寻找潜变量", "en": "Find the latent"},
     "gan.inverting": {"zh": "正在优化 z…", "en": "Optimizing z…"},
     "gan.target": {"zh": "你的数字", "en": "Your digit"},
