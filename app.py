@@ -8,7 +8,7 @@ Sets the page, the language (sidebar, kept in the URL as ?lang=zh|en) and the na
 import streamlit as st
 
 from advdl.ui.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
-from advdl.ui.shell import apply_presentation_style
+from advdl.ui.shell import FIRST_RUN_ENDED, apply_presentation_style
 
 st.set_page_config(page_title="advdl", page_icon="🧪", layout="wide")
 
@@ -47,4 +47,7 @@ pages = [
     st.Page("pages/autoencoders.py", title=t("nav.ae"), icon="🗜️", url_path="autoencoders"),
     st.Page("pages/capsules.py", title=t("nav.caps"), icon="💊", url_path="capsules"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+finally:
+    FIRST_RUN_ENDED.set()  # the launcher's warm-up now does what no first drawing needs

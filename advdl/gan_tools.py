@@ -21,6 +21,7 @@ N_DIRECTIONS = 8
 DIRECTION_STEPS = np.round(np.linspace(-4.0, 4.0, 41), 2)
 DIRECTION_CENTRE = len(DIRECTION_STEPS) // 2
 OPENING_SEED = 0
+OPENING_MORPH = (1, 7)  # the classes the morph goes between when the lab opens
 
 
 def seed_latent(seed: int, z_dim: int) -> np.ndarray:

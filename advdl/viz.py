@@ -7,9 +7,12 @@ from PIL import Image
 
 
 def to_uint8(img) -> np.ndarray:
-    """A float image in [0, 1] (tensor or array, any leading singleton axes) as uint8 (H, W)."""
+    """A float image in [0, 1] (tensor or array, any leading singleton axes) as uint8 (H, W);
+    a uint8 image as it is."""
     a = img.detach().cpu().numpy() if hasattr(img, "detach") else np.asarray(img)
     a = np.squeeze(a)
+    if a.dtype == np.uint8:
+        return a
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
@@ -20,11 +23,21 @@ def upscale(img, size: int = 280) -> Image.Image:
 
 def grid(images, nrow: int, pad: int = 2, value: int = 40) -> np.ndarray:
     """Tile uint8 or float images (N, H, W) into one uint8 array with ``nrow`` per row."""
-    imgs = [to_uint8(i) if np.asarray(i).dtype != np.uint8 else np.asarray(i) for i in images]
-    n, (h, w) = len(imgs), imgs[0].shape
+    imgs = np.stack([to_uint8(i) for i in images])
+    return grids(imgs, nrow, pad, value)
+
+
+def grids(images: np.ndarray, nrow: int, pad: int = 2, value: int = 40) -> np.ndarray:
+    """Tile uint8 images (..., N, H, W) into uint8 grids (..., rows * (H + pad) + pad,
+    nrow * (W + pad) + pad) with ``nrow`` per row, every leading index at once (the training
+    replay: hundreds of epochs' sample sets in one go)."""
+    images = np.asarray(images, dtype=np.uint8)
+    *lead, n, h, w = images.shape
     rows = (n + nrow - 1) // nrow
-    out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), value, dtype=np.uint8)
-    for k, im in enumerate(imgs):
-        r, c = divmod(k, nrow)
-        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = im
+    cells = np.full((*lead, rows * nrow, h + pad, w + pad), value, dtype=np.uint8)
+    cells[..., :n, pad:, pad:] = images
+    cells = cells.reshape(*lead, rows, nrow, h + pad, w + pad)
+    cells = np.moveaxis(cells, -3, -2).reshape(*lead, rows * (h + pad), nrow * (w + pad))
+    out = np.full((*lead, rows * (h + pad) + pad, nrow * (w + pad) + pad), value, dtype=np.uint8)
+    out[..., : rows * (h + pad), : nrow * (w + pad)] = cells
     return out

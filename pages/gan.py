@@ -8,7 +8,7 @@ import streamlit as st
 
 from advdl.gan_tools import DIRECTION_CENTRE as CENTER
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
-from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
+from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_MORPH, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
@@ -88,14 +88,22 @@ def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
         m2.metric(t("gan.cnn_label_short"), f"{int(probs.argmax())}", f"{float(probs.max()):.0%}", delta_color="off")
 
     if not presenting():  # a secondary control: hidden on the projector
-        with st.expander(t("gan.raw")):
-            st.caption(t("gan.raw_help"))
-            table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=f"gan.raw.{version}.{','.join(map(str, idx))}",
-                                   width="stretch", hide_index=False)
-            edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
-            if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
-                _set_latent(edited, False)
-                st.rerun()
+        # Drawn only while open (the expander reruns the fragment when it opens): the table needs
+        # pandas and pyarrow on the server and megabytes of scripts in the browser, which the
+        # lab's first drawing would otherwise wait for.
+        with st.expander(t("gan.raw"), key="gan.raw_open", on_change="rerun") as raw:
+            if raw.open:
+                _raw_table(latent, f"gan.raw.{version}.{','.join(map(str, idx))}")
+
+
+def _raw_table(latent: np.ndarray, key: str) -> None:
+    """All 100 dimensions of the latent as an editable 10 x 10 table, and a button to use it."""
+    st.caption(t("gan.raw_help"))
+    table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=key, width="stretch", hide_index=False)
+    edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
+    if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
+        _set_latent(edited, False)
+        st.rerun()
 
 
 @st.fragment
@@ -151,8 +159,8 @@ if gan is not None:
     m1, m2, m3, m4 = st.columns(4)
     by_class = bank is not None and m1.radio(t("gan.morph_by"), ["class", "seed"], format_func={"class": t("gan.by_class"), "seed": t("gan.by_seed")}.get, key="gan.morph_by") == "class"
     if by_class:
-        a_cls = m2.selectbox(t("gan.from"), list(range(10)), index=1, key="gan.from_cls")
-        b_cls = m3.selectbox(t("gan.to"), list(range(10)), index=7, key="gan.to_cls")
+        a_cls = m2.selectbox(t("gan.from"), list(range(10)), index=OPENING_MORPH[0], key="gan.from_cls")
+        b_cls = m3.selectbox(t("gan.to"), list(range(10)), index=OPENING_MORPH[1], key="gan.to_cls")
         za, zb = bank.pick(int(a_cls)), bank.pick(int(b_cls))
     else:
         sa = m2.number_input(t("gan.from_seed"), 0, MAX_SEED, 1, key="gan.from_seed")
@@ -198,7 +206,6 @@ if gan is not None:
         b.image(upscale(inv.image, 200), caption=t("gan.found", mse=inv.mse))
         c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_set_latent, args=(inv.latent, False))
 
-    # --- training replay
     _replay_view()
 
 if not presenting():

@@ -67,6 +67,36 @@ def test_dcgan_deeper_discriminator_keeps_the_guidelines_and_old_checkpoints_loa
     assert DCGAN().state_dict()["discriminator.net.5.weight"].shape == (1, 128, 7, 7)  # the logit, as before
 
 
+
+@pytest.mark.parametrize("train", [False, True])
+def test_generator_last_layer_as_matmul_and_fold_equals_the_transposed_convolution(train):
+    """The generator's last layer runs as a matrix product and a col2im: the same image and the
+    same gradients as ``nn.ConvTranspose2d`` itself, in training and in evaluation."""
+    from advdl.models.gan import DCGANConfig
+
+    torch.manual_seed(0)
+    gan = DCGAN(DCGANConfig(ngf=16, g_refine=1))
+    for p in gan.generator.parameters():  # away from the initial zero bias and small weights
+        p.data.add_(0.1 * torch.randn_like(p))
+    gan.train(train)
+    G = gan.generator
+    z = torch.randn(6, gan.config.z_dim, requires_grad=True)
+
+    def reference(z):
+        h = G.project(z).view(-1, 2 * G.ngf, 7, 7)
+        return G.net(h)  # the layers as declared: ConvTranspose2d then Tanh
+
+    torch.manual_seed(1)
+    ours = G(z)
+    (g_ours,) = torch.autograd.grad(ours.square().sum(), z)
+    w_ours = torch.autograd.grad(G(z).sum(), G.net[-2].weight)[0]
+    ref = reference(z)
+    (g_ref,) = torch.autograd.grad(ref.square().sum(), z)
+    w_ref = torch.autograd.grad(reference(z).sum(), G.net[-2].weight)[0]
+    assert ours.shape == (6, 1, 28, 28)
+    assert torch.allclose(ours, ref, atol=1e-5) and ours.abs().max() > 0.1
+    assert torch.allclose(g_ours, g_ref, atol=1e-4) and torch.allclose(w_ours, w_ref, atol=1e-4)
+
 def test_squash_keeps_norms_below_one_and_monotone():
     # lengths from 1e-3 to ~100: beyond that float32 rounds |s|^2 / (1 + |s|^2) to 1
     s = torch.randn(1000, 16) * torch.logspace(-3, 1.5, 1000)[:, None]

@@ -306,3 +306,29 @@ def test_capsule_lab_sample_rotate_commit_and_figure4(random_checkpoints, checkp
     assert after["sliders"][0]["frames"] != before["sliders"][0]["frames"]
     download = at.get("download_button")[0].proto
     assert download.label == "Download Figure 4 (PNG)"
+
+
+
+def test_gan_raw_table_is_drawn_only_while_open_and_applies(random_checkpoints, checkpoint_env):
+    """The 10 x 10 table of the latent's dimensions is not sent while its expander is closed
+    (the lab's first drawing then needs neither pandas nor the table's scripts); opened, it shows
+    the latent, and applying it makes the table's (rounded) values the digit's latent."""
+    import numpy as np
+
+    checkpoint_env(random_checkpoints)
+    at = run_page("gan")
+    assert not at.exception
+    assert any(e.label == "All 100 latent dimensions" for e in at.expander)
+    assert len(at.dataframe) == 0 and not [b for b in at.button if b.key == "gan.raw_apply"]
+    at.session_state["gan.raw_open"] = True  # the student opens the expander
+    at.run()
+    assert not at.exception and len(at.dataframe) == 1
+    z = at.session_state["gan.z"].copy()
+    shown = np.asarray(at.dataframe[0].value, dtype=np.float32)
+    assert shown.shape == (10, 10) and np.allclose(shown.reshape(-1), np.round(z, 2), atol=1e-6)
+    at.button(key="gan.raw_apply").click().run()
+    assert not at.exception
+    assert np.allclose(at.session_state["gan.z"], np.round(z, 2), atol=1e-6) and not at.session_state["gan.z_from_seed"]
+    from advdl.urlstate import decode_latent
+
+    assert np.allclose(decode_latent(at.query_params["z"], z.size), np.round(z, 2), atol=2e-3)  # shareable (float16)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+
 from conftest import ROOT
 
 
@@ -46,11 +48,12 @@ def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoint
     root = tmp_path / "ck"
     shutil.copytree(random_checkpoints, root)
     epochs = 5
-    write_replay(root, epochs)
+    samples = write_replay(root, epochs)
     checkpoint_env(root)
     models.warm_up()
     grids, rows = models.gan_replay()
-    assert grids.shape[0] == epochs and len(rows) == epochs and grids.min() >= 0 and grids.max() <= 1
+    assert grids.shape[0] == epochs and len(rows) == epochs and grids.dtype == np.uint8
+    assert np.array_equal(grids[2][2:30, 32:60], samples[2][1])  # epoch 3's second digit, in its cell
     assert models.gan_replay()[0] is grids  # read and tiled once, shared by every session
     at = run_page("gan")
     assert not at.exception
@@ -105,3 +108,48 @@ def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_chec
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode in (0, -signal.SIGTERM), out[-2000:]
     assert "terminate called" not in out and "Traceback" not in out
+
+
+def test_warm_up_does_the_rest_only_after_a_first_run_ended(random_checkpoints, checkpoint_env, monkeypatch):
+    """The launcher's warm-up readies the GAN lab's opening view, then waits for a session's first
+    run to end before the work that no first drawing needs (here: the inversion's candidates and
+    the other labs' models), so that this work does not compete with the first page."""
+    import threading
+
+    from advdl.ui import models
+
+    checkpoint_env(random_checkpoints)
+    pools = []
+    real_pool = models.gan_pool
+    monkeypatch.setattr(models, "gan_pool", lambda gan: pools.append(1) or real_pool(gan))
+
+    class Gate:  # stands in for shell.FIRST_RUN_ENDED
+        def __init__(self):
+            self.reached, self.opened = threading.Event(), threading.Event()
+
+        def wait(self, timeout=None):
+            self.reached.set()
+            return self.opened.wait(timeout)
+
+    gate, result = Gate(), []
+    worker = threading.Thread(target=lambda: result.append(models.warm_up(first_run=gate, wait_s=120)))
+    worker.start()
+    try:
+        assert gate.reached.wait(120)
+        assert worker.is_alive() and not pools and not result
+        gan, cnn = models.get_model("dcgan"), models.get_model("cnn")
+        assert models.gan_bank(gan, cnn).drawn > 0  # the morph's opening latents are drawn
+    finally:
+        gate.opened.set()
+        worker.join(120)
+    assert pools == [1] and {"dcgan", "cnn", "capsnet", "ae_plain"} <= set(result[0])
+
+
+def test_a_finished_run_opens_the_warm_ups_gate(random_checkpoints, checkpoint_env):
+    from advdl.ui.shell import FIRST_RUN_ENDED
+    from conftest import run_page
+
+    checkpoint_env(random_checkpoints)
+    FIRST_RUN_ENDED.clear()
+    assert not run_page("home").exception
+    assert FIRST_RUN_ENDED.is_set()

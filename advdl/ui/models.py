@@ -15,6 +15,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import streamlit as st
 import torch
+from streamlit import string_util
 
 from advdl import checkpoints
 from advdl.checkpoints import CheckpointError
@@ -107,7 +108,7 @@ def gan_pool(gan):
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
-    from advdl.viz import grid
+    from advdl.viz import grids
 
     try:
         with np.load(checkpoints.checkpoint_dir("dcgan", root) / "samples.npz", allow_pickle=False) as f:
@@ -115,13 +116,13 @@ def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
         rows = checkpoints.read_history("dcgan", root)
     except (OSError, ValueError, KeyError):
         return None
-    grids = np.stack([grid(s, 8) for s in samples]).astype(np.float32) / 255.0
-    grids.setflags(write=False)  # shared by every session
-    return grids, rows
+    tiles = grids(samples, 8)  # uint8: a quarter of float32's memory, and what the PNGs hold
+    tiles.setflags(write=False)  # shared by every session
+    return tiles, rows
 
 
 def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
-    """The GAN's training replay: the fixed-noise sample grid of every epoch (E, H, W) in [0, 1]
+    """The GAN's training replay: the fixed-noise sample grid of every epoch (E, H, W), uint8,
     and the rows of its history.csv, read and tiled once per checkpoint (None when absent)."""
     root = str(checkpoints.checkpoint_root())
     folder = checkpoints.checkpoint_dir("dcgan", root)
@@ -132,18 +133,20 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     return _replay(root, stamp)
 
 
-def warm_up() -> list[str]:
+def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and compute
     what the GAN lab shows first, so that the first session finds it ready. Called by
     ``advdl.ui.serve`` as the server starts; returns the names loaded.
 
-    The order is the GAN lab's (the first lab in the navigation): its models, its directions,
-    the filmstrips and encoded frames of its opening view (every slider centred), a latent
-    of every class for the morph, what its table and charts import; then the other labs' models,
-    the training replay's frames (sent after the lab's first drawing) and the inversion's
-    candidate latents."""
+    First what the GAN lab (the first lab in the navigation) draws when it opens, in its order:
+    its models, its directions, the filmstrips and encoded frames of its opening view (every
+    slider centred), a latent of each class its morph opens with, what its table and charts
+    import, the training replay's grids. Then, once ``first_run`` is set (a session's script run
+    has ended; at most ``wait_s`` seconds), the rest, which would otherwise take the CPU from the
+    first student's browser and first run: the replay's frames (which that page asks for next),
+    a latent of every class, the other labs' models and the inversion's candidate latents."""
     from advdl import inference  # noqa: F401 - what the labs compute with
-    from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_SEED, seed_latent
+    from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_MORPH, OPENING_SEED, seed_latent
 
     from . import digit_input  # noqa: F401 - the drawing canvas the labs share
     from .scrub import _encode_strip
@@ -161,25 +164,36 @@ def warm_up() -> list[str]:
         return loaded.get(name)
 
     gan, cnn = load("dcgan"), load("cnn")
+    bank = picks = None
+    if gan is not None and cnn is not None:
+        # The morph's opening latents in a thread of their own: torch lets go of the interpreter
+        # lock, so they take the second core while this thread renders the filmstrips.
+        bank = gan_bank(gan, cnn)
+        picks = threading.Thread(target=lambda: [bank.pick(cls) for cls in OPENING_MORPH], name="advdl-warm-up-bank")
+        picks.start()
     if gan is not None:
         dirs = gan_directions(gan, N_DIRECTIONS)
         centre = DIRECTION_STEPS[[DIRECTION_CENTRE] * N_DIRECTIONS]  # as the page indexes them
         for strip in gan_filmstrips(gan, seed_latent(OPENING_SEED, gan.config.z_dim), dirs, centre):
             _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
-        if cnn is not None:
-            bank = gan_bank(gan, cnn)
-            for cls in range(10):
-                bank.pick(cls)
-    import pandas  # noqa: F401 - the raw-latent table (st.data_editor) converts through pandas and
-    import pyarrow  # noqa: F401   pyarrow: 0.2 s on the first session's first run otherwise
     import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
+    string_util.validate_icon_or_emoji("🧪")  # compiles Streamlit's emoji pattern (40 ms of a first run)
     replay = gan_replay()
+    if picks is not None:
+        picks.join()
+    if first_run is not None:
+        first_run.wait(wait_s)
+    if replay is not None:  # the lab's first drawing sends only the replay's last epoch
+        _encode_strip(replay[0])  # every epoch, encoded once for every session to come
+    import pandas  # noqa: F401 - the raw-latent table (st.data_editor, drawn when opened) converts
+    import pyarrow  # noqa: F401   through pandas and pyarrow: 0.2 s the first time otherwise
+    if bank is not None:
+        for cls in range(10):
+            bank.pick(cls)
     for name in present:
         load(name)
-    if replay is not None:  # last: the lab's first drawing sends only the replay's last epoch
-        _encode_strip(replay[0])  # every epoch, encoded once for every session to come
     if gan is not None:
         gan_pool(gan)  # where inversions start: needed only once someone inverts a drawing
     return [name for name, model in loaded.items() if model is not None]

@@ -22,8 +22,9 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 def _warm_up() -> None:
     try:
         from advdl.ui.models import warm_up
+        from advdl.ui.shell import FIRST_RUN_ENDED
 
-        warm_up()
+        warm_up(first_run=FIRST_RUN_ENDED)
     except Exception:  # noqa: BLE001 - a missing or damaged checkpoint: the page will say why
         pass
 

@@ -6,7 +6,14 @@ hides notes and secondary controls, so that a lab fits a 1280 x 720 projector.
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
+
+# Set when a session's script run has ended (app.py). The launcher's warm-up waits for it before
+# the work that no first drawing needs, so that this work does not take the CPU from the first
+# student's page while it loads.
+FIRST_RUN_ENDED = threading.Event()
 
 PRESENT_CSS = """
 <style>
