@@ -6,7 +6,9 @@
     python scripts/bench.py --browser            # also Playwright: cold start, drag rate, commit latency
     python scripts/bench.py --json bench.json
 
-Browser figures: the cold start (from `streamlit run` to the GAN lab drawn with its models); image
+Browser figures: the cold start (from `streamlit run` to the GAN lab drawn with its models, its
+charts below the fold, its training replay's frames; --cold-starts times, in turn with a bare
+app's, each from a fresh server); image
 changes per second during a one-second mouse drag on a GAN direction and a capsule dimension
 slider; the commit latency (a key press on a slider until the rerun it caused has ended, from
 Streamlit's script_finished message) on each lab; the end of a stroke on the autoencoder canvas
@@ -202,7 +204,7 @@ LAB_SLIDERS = [("gan", "Direction 1", ".scrub-img"), ("autoencoders", "Strength"
 BARE_IMAGE = "[data-testid='stImage'] img"
 
 
-def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
+def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int = 5) -> dict:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     sys.path.insert(0, str(ROOT / "scripts"))
     import tempfile
@@ -234,18 +236,25 @@ def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
         finally:
             proc.terminate()
             proc.wait(10)
-        # the lab: cold start, then drags and commits on each lab. The clock stops when the page
-        # itself saw its script run end (STATE_LOG_JS), not after the fixed waits of wait_idle.
-        spawned = time.time()
+        # cold starts, each from spawning the server (as `make run` does) until the page itself saw
+        # the first script run end (STATE_LOG_JS): the lab, then the bare app, in turn. The tab is
+        # opened before the spawn (as a browser waiting for the server is), so that Playwright's
+        # own tab creation (0.15-0.2 s) is not counted.
+        lab_starts, bare_starts = [], []
+        for k in range(cold_starts):
+            lab_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"cold{k}.log"), "/gan?lang=en", lab=True))
+            bare_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"bare{k}.log", app=bare), "", lab=False))
+        for key in ("drawn", "replay", "charts"):
+            res[f"cold_start_to_gan_lab_{key}_s"] = _spread([c[key] for c in lab_starts])
+        res["cold_start_bare_app_s"] = _spread([c["drawn"] for c in bare_starts])
+        # the lab, warm: drags and commits on each lab
         proc, url = start_server(ck, tmp / "server.log")
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.add_init_script(STATE_LOG_JS)
             watcher = RunWatcher(page)
             page.goto(f"{url}/gan?lang=en")
-            drawn, replay = gan_lab_drawn(page)
-            res["cold_start_to_gan_lab_s"] = round(drawn - spawned, 2)
-            res["cold_start_to_gan_lab_with_replay_frames_s"] = round(replay - spawned, 2)
+            gan_lab_drawn(page)
             wait_idle(page)
             for lab, label, images in LAB_SLIDERS:
                 page.goto(f"{url}/{lab}?lang=en")
@@ -281,6 +290,49 @@ def bench_browser(repeats: int, fill_from: Path | None = None) -> dict:
     bare_shown = res["key_to_image_ms_bare_app"]["p50_ms"]
     res["key_to_image_p50_vs_bare"] = {lab: round(res[f"key_to_image_ms_{lab}"]["p50_ms"] / bare_shown, 2) for lab, _, _ in LAB_SLIDERS}
     return res
+
+
+# Notes (epoch ms) when the GAN lab's two plotly charts (below the fold at 1280 x 900: the morph's
+# class probabilities and the training losses) have been drawn.
+CHARTS_JS = """
+new MutationObserver(() => {
+  if (!window.__advdlCharts && document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2)
+    window.__advdlCharts = performance.timeOrigin + performance.now();
+}).observe(document, { subtree: true, childList: true });
+"""
+
+
+def _spread(xs: list[float]) -> dict:
+    return {"median_s": round(statistics.median(xs), 2), "min_s": round(min(xs), 2), "max_s": round(max(xs), 2), "runs": len(xs)}
+
+
+def _cold_start(browser, spawn, path: str, lab: bool) -> dict:
+    """One cold start: seconds from spawning the server until the page saw its first run end
+    (``drawn``); for the lab also until the training replay's frames were in and its charts drawn."""
+    from browserkit import STATE_LOG_JS, gan_lab_drawn, idle_epochs
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(STATE_LOG_JS)
+    page.add_init_script(CHARTS_JS)
+    spawned = time.time()
+    proc, url = spawn()
+    try:
+        page.goto(url + path)
+        if lab:
+            drawn, replay = gan_lab_drawn(page)
+            page.wait_for_function("window.__advdlCharts > 0", timeout=60_000)
+            charts = page.evaluate("window.__advdlCharts") / 1000.0
+            return {"drawn": drawn - spawned, "replay": replay - spawned, "charts": charts - spawned}
+        deadline = time.time() + 60
+        while not idle_epochs(page):
+            if time.time() > deadline:
+                raise TimeoutError("the bare app never finished its first run")
+            page.wait_for_timeout(10)
+        return {"drawn": idle_epochs(page)[0] - spawned}
+    finally:
+        page.close()
+        proc.terminate()
+        proc.wait(10)
 
 
 # The sources of the four reconstructions in the autoencoder lab's noise panel (its images after
@@ -415,6 +467,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="runs per figure (default: 20)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1, as the app sets)")
     p.add_argument("--browser", action="store_true", help="also measure in Chromium (needs /usr/bin/chromium)")
+    p.add_argument("--cold-starts", type=int, default=5, help="cold starts of the lab and of the bare app, in turn (default: 5)")
     p.add_argument("--no-training", action="store_true", help="skip training throughput")
     p.add_argument("--fill-from", type=Path, metavar="ROOT",
                    help="a checkpoint root for models not shipped yet (e.g. a training export); else random stand-ins")
@@ -434,7 +487,7 @@ def main(argv=None) -> int:
     if not a.no_training:
         result["training"] = bench_training(a.repeats)
     if a.browser:
-        result["browser"] = bench_browser(max(3, a.repeats // 5), a.fill_from)
+        result["browser"] = bench_browser(max(3, a.repeats // 5), a.fill_from, a.cold_starts)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(result, indent=2))
     print(f"{'figure':44s} {'p50':>10s} {'p95':>10s}")
@@ -449,6 +502,8 @@ def main(argv=None) -> int:
     for k, v in result.get("browser", {}).items():
         if isinstance(v, dict) and "p50_ms" in v:
             print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
+        elif isinstance(v, dict) and "median_s" in v:
+            print(f"{k:44s} {v['median_s']:>9.2f}s  ({v['min_s']:.2f}-{v['max_s']:.2f} s, {v['runs']} runs)")
         elif isinstance(v, dict):
             print(f"{k:44s} " + "  ".join(f"{lab} {x}x" for lab, x in v.items()))
         else:
