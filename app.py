@@ -5,6 +5,12 @@
 Sets the page, the language (sidebar, kept in the URL as ?lang=zh|en) and the navigation.
 """
 
+# pandas and pyarrow are imported whole before any page runs: plotly and Streamlit take a pandas
+# they find in sys.modules as usable, and a chart drawn while another thread was still importing
+# it (the launcher's warm-up, or a session opening the raw-latent table) failed with "partially
+# initialized module 'pandas'". A run that gets here while the import is under way waits for it.
+import pandas  # noqa: F401
+import pyarrow  # noqa: F401
 import streamlit as st
 
 from advdl.ui.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t

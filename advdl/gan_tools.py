@@ -66,6 +66,7 @@ class LatentBank:
         self.latents = np.zeros((0, gan.config.z_dim), np.float32)
         self.labels = np.zeros(0, np.int64)
         self.confidence = np.zeros(0, np.float32)
+        self._ends: list[int] = []
 
     @torch.inference_mode()
     def _draw(self) -> None:
@@ -76,6 +77,7 @@ class LatentBank:
         self.latents = np.concatenate([self.latents, z.numpy()[keep]])
         self.labels = np.concatenate([self.labels, labels.numpy()[keep]])
         self.confidence = np.concatenate([self.confidence, conf.numpy()[keep]])
+        self._ends.append(len(self.labels))  # where each chunk's kept latents end
         self.drawn += k
 
     def fill(self) -> "LatentBank":
@@ -86,14 +88,18 @@ class LatentBank:
         return self
 
     def pick(self, cls: int, i: int = 0) -> np.ndarray | None:
-        """The ``i``-th most confident latent of class ``cls`` among those drawn, drawing more
-        chunks until there is one (None when the whole stream holds none)."""
+        """The ``i``-th most confident latent of class ``cls`` in the stream's chunks up to the
+        first that holds one, drawing chunks until there is one (None when the whole stream holds
+        none). The same latent however far the bank was drawn: the first session's morph, asked
+        while the bank is young, is every later session's."""
         with self._lock:
             while not (self.labels == cls).any() and self.drawn < self.n:
                 self._draw()
             rows = np.flatnonzero(self.labels == cls)
             if len(rows) == 0:
                 return None
+            end = next(e for e in self._ends if e > rows[0])  # the chunk that holds the first one
+            rows = rows[rows < end]
             rows = rows[np.argsort(-self.confidence[rows], kind="stable")]
             return self.latents[rows[i % len(rows)]]
 

@@ -77,6 +77,12 @@ def test_latent_bank_labels_with_the_cnn_and_draws_only_what_it_needs():
     assert np.array_equal(z, first.latents[rows[np.argmax(first.confidence[rows])]])
     bank.fill()
     assert bank.latents.shape == (400, 100) and np.array_equal(bank.latents, first.latents)  # same stream, same seed
+    assert np.array_equal(bank.pick(cls), z)  # a later pick, from a full bank, gives the same latent
+    for c in range(10):
+        young = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100)
+        assert (young.pick(c) is None) == (first.pick(c) is None)
+        if first.pick(c) is not None:
+            assert np.array_equal(young.pick(c), first.pick(c))
     with torch.no_grad():
         want = cnn(gan.generate(torch.as_tensor(bank.latents[:50]))).argmax(1).numpy()
     assert np.array_equal(bank.labels[:50], want)

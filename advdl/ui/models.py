@@ -140,7 +140,7 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
 
     First what the GAN lab (the first lab in the navigation) draws when it opens, in its order:
     its models, its directions, the filmstrips and encoded frames of its opening view (every
-    slider centred), a latent of each class its morph opens with, what its table and charts
+    slider centred), a latent of each class its morph opens with, what the app and its charts
     import, the training replay's grids. Then, once ``first_run`` is set (a session's script run
     has ended; at most ``wait_s`` seconds), the rest, which would otherwise take the CPU from the
     first student's browser and first run: the replay's frames (which that page asks for next),
@@ -176,6 +176,8 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
         centre = DIRECTION_STEPS[[DIRECTION_CENTRE] * N_DIRECTIONS]  # as the page indexes them
         for strip in gan_filmstrips(gan, seed_latent(OPENING_SEED, gan.config.z_dim), dirs, centre):
             _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
+    import pandas  # noqa: F401 - app.py imports them in every run (see there): a first run that
+    import pyarrow  # noqa: F401   comes while this thread imports them waits for it
     import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
@@ -187,8 +189,6 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
         first_run.wait(wait_s)
     if replay is not None:  # the lab's first drawing sends only the replay's last epoch
         _encode_strip(replay[0])  # every epoch, encoded once for every session to come
-    import pandas  # noqa: F401 - the raw-latent table (st.data_editor, drawn when opened) converts
-    import pyarrow  # noqa: F401   through pandas and pyarrow: 0.2 s the first time otherwise
     if bank is not None:
         for cls in range(10):
             bank.pick(cls)

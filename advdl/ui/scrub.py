@@ -58,34 +58,51 @@ export default function (component) {
   // the rest at once, and the server sends them in a rerun of its own, after the page is drawn.
   const frames = data.sliders.map((s) => s.frames.map((f) => { if (!f) return ''; const im = new Image(); im.src = f; return im.src; }));
   if (data.pending) setTimeout(() => setStateValue('ready', true), 0);
-  const index = data.sliders.map((s) => s.index);
-  img.src = frames[0][index[0]];
   const fmt = (v, d) => Number(v).toFixed(d);
+  // The sliders outlive a rerun (same <input> elements, new frames and values), so that a
+  // keyboard focus, or a thumb the student is moving, survives the frames arriving (a lazy
+  // scrubber) or a commit's rerun. A thumb whose committed value the server did not change
+  // stays where the student has it.
+  const sent = data.sliders.map((s) => s.index);
+  let rows = root.__rows;
+  const keep = rows && rows.length === data.sliders.length && root.__sent;
+  if (!keep) {
+    rows = data.sliders.map(() => {
+      const row = document.createElement('div');
+      row.className = 'scrub-row';
+      const label = document.createElement('label');
+      const name = document.createElement('span');
+      const out = document.createElement('output');
+      label.append(name, out);
+      const input = document.createElement('input');
+      input.type = 'range'; input.min = '0'; input.step = '1';
+      row.append(label, input);
+      return { row, name, out, input };
+    });
+    box.replaceChildren(...rows.map((r) => r.row));
+  }
+  const index = sent.map((i, k) => (keep && root.__sent[k] === i ? Number(rows[k].input.value) : i));
+  root.__rows = rows;
+  root.__sent = sent;
   const commit = () => setStateValue('indices', index.slice());
-  box.replaceChildren();
+  const moved = index.findIndex((i, k) => i !== sent[k]);  // a thumb moved and not yet committed
+  const k0 = moved < 0 ? 0 : moved;
+  img.src = frames[k0][index[k0]] || frames[0][sent[0]];
   data.sliders.forEach((s, k) => {
-    const row = document.createElement('div');
-    row.className = 'scrub-row';
-    const label = document.createElement('label');
-    const name = document.createElement('span');
+    const { name, out, input } = rows[k];
     name.textContent = s.label;  // textContent: labels are never parsed as HTML
-    const out = document.createElement('output');
-    out.textContent = fmt(s.values[s.index], s.decimals);
-    label.append(name, out);
-    const input = document.createElement('input');
-    input.type = 'range'; input.min = '0'; input.max = String(s.values.length - 1); input.step = '1';
-    input.value = String(s.index);
     input.setAttribute('aria-label', s.label);
+    input.max = String(s.values.length - 1);
+    input.value = String(index[k]);
     input.dataset.k = String(k);
-    input.addEventListener('input', () => {
+    out.textContent = fmt(s.values[index[k]], s.decimals);
+    input.oninput = () => {
       const i = Number(input.value);
       if (frames[k][i]) img.src = frames[k][i];
       out.textContent = fmt(s.values[i], s.decimals);
       index[k] = i;
-    });
-    input.addEventListener('change', commit);  // release, or a keyboard step
-    row.append(label, input);
-    box.append(row);
+    };
+    input.onchange = commit;  // release, or a keyboard step
   });
 }
 """

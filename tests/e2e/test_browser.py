@@ -192,6 +192,28 @@ def test_scrubber_morphs_while_dragging_and_commits_on_release(page, app_url, la
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+
+def test_a_slider_keeps_the_keyboard_focus_through_its_commits_rerun(page, app_url):
+    """A teacher steps a direction with the arrow keys: each step commits and reruns the lab,
+    which sends new filmstrips; the slider stays the same focused element, so every key press
+    steps it again."""
+    page.goto(f"{app_url}/gan?lang=en")
+    wait_idle(page)
+    slider = page.locator("input[type=range][aria-label='Direction 3']")
+    slider.evaluate("e => e.scrollIntoView({block: 'center'})")
+    slider.focus()
+    slider.evaluate("e => { window.__slider = e; }")
+    img = page.locator(".scrub-img").first
+    shown = {img.get_attribute("src")}
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+        wait_idle(page)
+        shown.add(img.get_attribute("src"))
+    assert slider.evaluate("e => e === window.__slider && e.getRootNode().activeElement === e")
+    assert slider.input_value() == "17" and len(shown) == 4
+    assert "dirs=20%2C20%2C17" in page.url or "dirs=20,20,17" in page.url, page.url
+    assert page.locator("[data-testid='stException']").count() == 0
+
 def test_noise_strength_changes_all_five_images_while_dragging(page, app_url):
     page.goto(f"{app_url}/autoencoders?lang=en")
     wait_idle(page)
