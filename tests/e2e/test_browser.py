@@ -4,7 +4,6 @@ and a digit drawn with the mouse reaches the models."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
 from .conftest import draw_stroke, wait_idle
 
@@ -299,16 +298,8 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
         page.goto(f"{url}/gan?lang=en")
         wait_idle(page)
         slider = page.locator("input[type=range][aria-label='Epoch']")
-        # the scrubber may be drawn anew while the frames arrive, detaching the element the
-        # locator had just found: try again on a fresh one
-        for attempt in range(5):
-            try:
-                slider.scroll_into_view_if_needed()
-                break
-            except PlaywrightError:
-                if attempt == 4:
-                    raise
-                page.wait_for_timeout(300)
+        slider.scroll_into_view_if_needed()
+        slider.evaluate("e => { window.__epoch = e; }")  # the frames arrive into this very element
         img = page.locator(".scrub:has(input[aria-label='Epoch']) .scrub-img")
         last = img.get_attribute("src")
         assert slider.input_value() == str(epochs - 1) and last.startswith("data:image/png")
@@ -322,6 +313,7 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
             page.keyboard.press("ArrowLeft")
             shown.add(img.get_attribute("src"))
         assert len(shown | {last}) == epochs  # every epoch's own grid
+        assert slider.evaluate("e => e === window.__epoch")  # kept, not drawn anew, when the frames came
         wait_idle(page)
         assert page.locator("[data-testid='stException']").count() == 0
     finally:
