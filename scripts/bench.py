@@ -20,6 +20,7 @@ it matters). Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -165,7 +166,12 @@ def bench_training(repeats: int, batch: int = 64, threads: int | None = None) ->
     from advdl.training import GANTask, TrainArgs, Dist
 
     torch.manual_seed(0)
-    gan = build("dcgan").train()
+    try:  # the shipped generator's architecture (its card), else the default one
+        gan_config = MODELS["dcgan"].config_cls(**checkpoints.read_card("dcgan")["config"])
+    except (checkpoints.CheckpointError, KeyError, TypeError):
+        gan_config = None
+    gan = build("dcgan", gan_config).train()
+    res["dcgan_config"] = dataclasses.asdict(gan.config)
     task = GANTask(gan, TrainArgs(model="dcgan"), torch.device("cpu"), Dist())
     xb = torch.rand(128, 1, 28, 28)
     t = timeit(lambda: task.step(xb, None), max(3, repeats // 4), warmup=1)
@@ -496,6 +502,9 @@ def main(argv=None) -> int:
     for k, v in result.get("training", {}).items():
         if k == "threads":
             print(f"{'train torch threads':44s} {v:>10}")
+            continue
+        if k == "dcgan_config":
+            print(f"{'train dcgan config':44s} " + ", ".join(f"{n}={x}" for n, x in v.items()))
             continue
         print(f"{'train ' + k:44s} " + (f"{v['images_per_s']:>8.1f}/s" if isinstance(v, dict) else (f"{v:>9}%" if k.endswith("pct") else f"{v:>9}x")))
     print(f"{'RSS with every model loaded':44s} {result['rss_mb_all_models']:>8.1f}MB")
