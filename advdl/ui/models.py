@@ -15,7 +15,6 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import streamlit as st
 import torch
-from streamlit import string_util
 
 from advdl import checkpoints
 from advdl.checkpoints import CheckpointError
@@ -181,7 +180,12 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
     import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
-    string_util.validate_icon_or_emoji("🧪")  # compiles Streamlit's emoji pattern (40 ms of a first run)
+    try:  # compiles Streamlit's emoji pattern (40 ms of a first run); a private helper, so optional
+        from streamlit.string_util import validate_icon_or_emoji
+
+        validate_icon_or_emoji("🧪")
+    except Exception:  # noqa: BLE001
+        pass
     replay = gan_replay()
     if picks is not None:
         picks.join()

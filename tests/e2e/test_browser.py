@@ -214,6 +214,19 @@ def test_a_slider_keeps_the_keyboard_focus_through_its_commits_rerun(page, app_u
     assert slider.input_value() == "17" and len(shown) == 4
     assert page.locator("[data-testid='stException']").count() == 0
 
+
+def test_the_raw_latent_table_appears_when_its_expander_opens(page, app_url):
+    """The table of all 100 dimensions is drawn only while its expander is open: closed, the page
+    holds no table; a click opens it and the 10 x 10 grid of the latent arrives."""
+    page.goto(f"{app_url}/gan?lang=en")
+    wait_idle(page)
+    assert page.locator("[data-testid='stDataFrame']").count() == 0
+    page.locator("summary:has-text('All 100 latent dimensions')").click()
+    page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible", timeout=30_000)
+    wait_idle(page)
+    assert page.locator("button:has-text('Apply')").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+
 def test_noise_strength_changes_all_five_images_while_dragging(page, app_url):
     page.goto(f"{app_url}/autoencoders?lang=en")
     wait_idle(page)
