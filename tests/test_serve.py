@@ -110,6 +110,26 @@ def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_chec
     assert "terminate called" not in out and "Traceback" not in out
 
 
+def test_launcher_stopped_before_any_session_does_not_wait_for_one(tmp_path, random_checkpoints):
+    """A server stopped while its warm-up waits for a first session (up to 30 s) exits at once:
+    the warm-up skips the rest (a teacher's Ctrl-C hung for 30 s)."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "ADVDL_CHECKPOINTS": str(random_checkpoints)}
+    proc = subprocess.Popen([sys.executable, "-m", "advdl.ui.serve", "--server.port", "0", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(6)  # the warm-up's first part is done; it waits for a session
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=15)  # not the 30 s the warm-up would wait
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the server kept running after SIGTERM: the warm-up held it")
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in out, out[-2000:]
+
+
 def test_warm_up_does_the_rest_only_after_a_first_run_ended(random_checkpoints, checkpoint_env, monkeypatch):
     """The launcher's warm-up readies the GAN lab's opening view, then waits for a session's first
     run to end before the work that no first drawing needs (here: the inversion's candidates and
@@ -143,6 +163,20 @@ def test_warm_up_does_the_rest_only_after_a_first_run_ended(random_checkpoints, 
         gate.opened.set()
         worker.join(120)
     assert pools == [1] and {"dcgan", "cnn", "capsnet", "ae_plain"} <= set(result[0])
+
+
+def test_a_stopped_server_ends_the_warm_up_before_the_rest(random_checkpoints, checkpoint_env, monkeypatch):
+    import threading
+
+    from advdl.ui import models
+
+    checkpoint_env(random_checkpoints)
+    pools = []
+    monkeypatch.setattr(models, "gan_pool", lambda gan: pools.append(1))
+    never, stopped = threading.Event(), threading.Event()
+    stopped.set()
+    loaded = models.warm_up(first_run=never, wait_s=120, stop=stopped)  # returns without waiting 120 s
+    assert {"dcgan", "cnn"} <= set(loaded) and "capsnet" not in loaded and not pools
 
 
 def test_a_finished_run_opens_the_warm_ups_gate(random_checkpoints, checkpoint_env):

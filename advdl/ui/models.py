@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -132,7 +133,7 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     return _replay(root, stamp)
 
 
-def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> list[str]:
+def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop: threading.Event | None = None) -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and compute
     what the GAN lab shows first, so that the first session finds it ready. Called by
     ``advdl.ui.serve`` as the server starts; returns the names loaded.
@@ -143,7 +144,8 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
     import, the training replay's grids. Then, once ``first_run`` is set (a session's script run
     has ended; at most ``wait_s`` seconds), the rest, which would otherwise take the CPU from the
     first student's browser and first run: the replay's frames (which that page asks for next),
-    a latent of every class, the other labs' models and the inversion's candidate latents."""
+    a latent of every class, the other labs' models and the inversion's candidate latents. None
+    of the rest once ``stop`` is set (the server stopped)."""
     from advdl import inference  # noqa: F401 - what the labs compute with
     from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_MORPH, OPENING_SEED, seed_latent
 
@@ -190,7 +192,11 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0) -> l
     if picks is not None:
         picks.join()
     if first_run is not None:
-        first_run.wait(wait_s)
+        deadline = time.monotonic() + wait_s
+        while not first_run.wait(0.1) and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+            pass
+    if stop is not None and stop.is_set():  # the server stopped before anyone came
+        return [name for name, model in loaded.items() if model is not None]
     if replay is not None:  # the lab's first drawing sends only the replay's last epoch
         _encode_strip(replay[0])  # every epoch, encoded once for every session to come
     if bank is not None:

@@ -18,13 +18,16 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
+# Set when the server has stopped: a warm-up still waiting for a first session skips the rest.
+_STOPPED = threading.Event()
+
 
 def _warm_up() -> None:
     try:
         from advdl.ui.models import warm_up
         from advdl.ui.shell import FIRST_RUN_ENDED
 
-        warm_up(first_run=FIRST_RUN_ENDED)
+        warm_up(first_run=FIRST_RUN_ENDED, stop=_STOPPED)
     except Exception:  # noqa: BLE001 - a missing or damaged checkpoint: the page will say why
         pass
 
@@ -43,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         # where a daemon thread inside torch at interpreter exit aborts the process.
         threading.Thread(target=_warm_up, name="advdl-warm-up").start()
     sys.argv = ["streamlit", "run", str(APP), *args]
-    return cli.main()
+    try:
+        return cli.main()
+    finally:
+        _STOPPED.set()
 
 
 if __name__ == "__main__":
