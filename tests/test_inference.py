@@ -56,6 +56,28 @@ def test_direction_filmstrips_match_single_generations():
     np.testing.assert_allclose(frames[1, 4], generate(gan, want)[0], atol=1e-5)
 
 
+
+def test_generate_split_gives_one_batchs_images_from_threads(monkeypatch):
+    """A large batch of latents is generated in slices side by side, the slices in threads of
+    their own, and comes back as the images of one batch, in order."""
+    import threading
+
+    from advdl import inference
+
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    z = np.random.default_rng(1).standard_normal((130, 100)).astype(np.float32)
+    whole = generate(gan, z)
+    names = []
+    monkeypatch.setattr(inference, "generate", lambda g, zz: names.append(threading.current_thread().name) or generate(g, zz))
+    out = inference.generate_split(gan, z, parts=3)
+    assert sorted(names) == ["MainThread", "advdl-generate", "advdl-generate"]
+    assert out.shape == (130, 28, 28)
+    np.testing.assert_allclose(out, whole, atol=1e-6)
+    names.clear()
+    inference.generate_split(gan, z[:40], parts=3)  # too few for slices: one batch
+    assert names == ["MainThread"]
+
 def test_routing_summary_shapes_and_uniform_start():
     torch.manual_seed(0)
     net = build("capsnet").eval()

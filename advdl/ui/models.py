@@ -66,20 +66,21 @@ def gan_directions(gan, k: int) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _gan_filmstrips(_gan, stamp: int, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _gan_filmstrips(_gan, stamp: int, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, _parts: int | None = None) -> np.ndarray:
     from advdl.gan_tools import DIRECTION_STEPS
     from advdl.inference import direction_filmstrips
 
-    frames = direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS)
+    frames = direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS, parts=_parts)
     frames.setflags(write=False)  # shared by every session that shows this view
     return frames
 
 
-def gan_filmstrips(gan, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def gan_filmstrips(gan, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, parts: int | None = None) -> np.ndarray:
     """The direction sliders' filmstrips (K, steps, 28, 28) around latent ``z`` with the sliders at
     ``offsets``, computed once per view and server: a session asking while another computes
-    the same view (the warm-up, the opening view) waits for it instead of doing it twice."""
-    return _gan_filmstrips(gan, id(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32))
+    the same view (the warm-up, the opening view) waits for it instead of doing it twice.
+    ``parts``: threads to generate them in (see :func:`advdl.inference.generate_split`)."""
+    return _gan_filmstrips(gan, id(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32), parts)
 
 
 @st.cache_resource(show_spinner=False)
@@ -175,7 +176,8 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
     if gan is not None:
         dirs = gan_directions(gan, N_DIRECTIONS)
         centre = DIRECTION_STEPS[[DIRECTION_CENTRE] * N_DIRECTIONS]  # as the page indexes them
-        for strip in gan_filmstrips(gan, seed_latent(OPENING_SEED, gan.config.z_dim), dirs, centre):
+        # in this thread alone: the second core is the bank's and the first browser's now
+        for strip in gan_filmstrips(gan, seed_latent(OPENING_SEED, gan.config.z_dim), dirs, centre, parts=1):
             _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
     import pandas  # noqa: F401 - app.py imports them in every run (see there): a first run that
     import pyarrow  # noqa: F401   comes while this thread imports them waits for it
