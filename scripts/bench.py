@@ -315,7 +315,7 @@ def _spread(xs: list[float]) -> dict:
 def _cold_start(browser, spawn, path: str, lab: bool) -> dict:
     """One cold start: seconds from spawning the server until the page saw its first run end
     (``drawn``); for the lab also until the training replay's frames were in and its charts drawn."""
-    from browserkit import STATE_LOG_JS, gan_lab_drawn, idle_epochs
+    from browserkit import STATE_LOG_JS, first_run_end, gan_lab_drawn
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.add_init_script(STATE_LOG_JS)
@@ -329,12 +329,7 @@ def _cold_start(browser, spawn, path: str, lab: bool) -> dict:
             page.wait_for_function("window.__advdlCharts > 0", timeout=60_000)
             charts = page.evaluate("window.__advdlCharts") / 1000.0
             return {"drawn": drawn - spawned, "replay": replay - spawned, "charts": charts - spawned}
-        deadline = time.time() + 60
-        while not idle_epochs(page):
-            if time.time() > deadline:
-                raise TimeoutError("the bare app never finished its first run")
-            page.wait_for_timeout(10)
-        return {"drawn": idle_epochs(page)[0] - spawned}
+        return {"drawn": first_run_end(page) - spawned}
     finally:
         page.close()
         proc.terminate()

@@ -32,16 +32,23 @@ def idle_epochs(page) -> list[float]:
     return [t / 1000.0 for (t, s), (_, before) in zip(log[1:], log) if s == "notRunning" and before == "running"]
 
 
+def first_run_end(page, timeout_s: float = 60.0) -> float:
+    """When (time.time() seconds) the page first saw its app's script run end."""
+    deadline = time.time() + timeout_s
+    while not idle_epochs(page):
+        if time.time() > deadline:
+            raise TimeoutError("the app never finished its first run")
+        page.wait_for_timeout(10)
+    return idle_epochs(page)[0]
+
+
 def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
     """After opening the GAN lab: when its first script run had ended (the lab drawn), and when
     its training replay had all its frames (the lazy scrubber's own rerun; the same time when
     the checkpoint has no replay), in time.time() seconds as the page saw them."""
     page.locator(".scrub-img").first.wait_for(state="visible", timeout=timeout_s * 1000)
+    first_run_end(page, timeout_s)
     deadline = time.time() + timeout_s
-    while not idle_epochs(page):
-        if time.time() > deadline:
-            raise TimeoutError("the GAN lab never finished its first run")
-        page.wait_for_timeout(10)
     if page.locator("input[type=range][aria-label='Epoch']").count():
         while len(idle_epochs(page)) < 2 or page.locator("[data-test-script-state='running']").count():
             if time.time() > deadline:

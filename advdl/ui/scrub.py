@@ -40,7 +40,23 @@ CSS = """
 .scrub-row input[type=range]:active { cursor: grabbing; }
 """
 
-JS = """
+# One slider row (its label, value and range input), shared by both components' scripts.
+SLIDER_ROW_JS = """
+function sliderRow() {
+  const row = document.createElement('div');
+  row.className = 'scrub-row';
+  const label = document.createElement('label');
+  const name = document.createElement('span');
+  const out = document.createElement('output');
+  label.append(name, out);
+  const input = document.createElement('input');
+  input.type = 'range'; input.min = '0'; input.step = '1';
+  row.append(label, input);
+  return { row, name, out, input };
+}
+"""
+
+JS = SLIDER_ROW_JS + """
 export default function (component) {
   const { parentElement, setStateValue } = component;
   const data = component.data[0];  // sent inside a list (see _send)
@@ -67,18 +83,7 @@ export default function (component) {
   let rows = root.__rows;
   const keep = rows && rows.length === data.sliders.length && root.__sent;
   if (!keep) {
-    rows = data.sliders.map(() => {
-      const row = document.createElement('div');
-      row.className = 'scrub-row';
-      const label = document.createElement('label');
-      const name = document.createElement('span');
-      const out = document.createElement('output');
-      label.append(name, out);
-      const input = document.createElement('input');
-      input.type = 'range'; input.min = '0'; input.step = '1';
-      row.append(label, input);
-      return { row, name, out, input };
-    });
+    rows = data.sliders.map(() => sliderRow());
     box.replaceChildren(...rows.map((r) => r.row));
   }
   const index = sent.map((i, k) => (keep && root.__sent[k] === i ? Number(rows[k].input.value) : i));
@@ -122,7 +127,7 @@ PANEL_CSS = CSS + """
 .pscrub-metrics { font-size: 0.9rem; opacity: 0.8; font-variant-numeric: tabular-nums; min-height: 1.2em; white-space: pre-line; }
 """
 
-PANEL_JS = """
+PANEL_JS = SLIDER_ROW_JS + """
 export default function (component) {
   const { parentElement, setStateValue } = component;
   const data = component.data[0];  // sent inside a list (see _send)
@@ -155,16 +160,8 @@ export default function (component) {
   show(index);
   // The slider too: the same <input> across reruns, so a drag or the keyboard focus survives one.
   if (!root.__slider) {
-    const row = document.createElement('div'); row.className = 'scrub-row';
-    const label = document.createElement('label');
-    const name = document.createElement('span');
-    const out = document.createElement('output');
-    label.append(name, out);
-    const input = document.createElement('input');
-    input.type = 'range'; input.min = '0'; input.step = '1';
-    row.append(label, input);
-    box.replaceChildren(row);
-    root.__slider = { name, out, input };
+    root.__slider = sliderRow();
+    box.replaceChildren(root.__slider.row);
   }
   const { name, out, input } = root.__slider;
   const fmt = (i) => Number(data.values[i]).toFixed(data.decimals);
