@@ -181,16 +181,30 @@ def bench_training(repeats: int, batch: int = 64, threads: int | None = None) ->
 
 
 def rss_after_loading() -> float:
-    """RSS in MB of a fresh process that imports the app's stack and loads every model."""
+    """RSS in MB of a fresh process that imports the app's stack and loads every model, as the
+    server does (``advdl.ui.serve``: the CUDA libraries' pages released after the imports)."""
     code = (
         "import sys, psutil; sys.path.insert(0, %r)\n"
         "import streamlit, plotly, torch\n"
+        "from advdl.ui.serve import release_library_pages\n"
+        "release_library_pages()\n"
         "from advdl import checkpoints\n"
         "for n in checkpoints.available(): checkpoints.load_model(n)\n"
         "print(psutil.Process().memory_info().rss / 2**20)\n" % str(ROOT)
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def server_memory(pid: int) -> dict:
+    """A running server's RSS in MB, split into anonymous memory and mapped files."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields["VmRSS"], "anon_mb": fields["RssAnon"], "file_mb": fields["RssFile"]}
 
 
 # The reference: a bare one-slider Streamlit app that shows an image, as a plain lab would be.
@@ -273,6 +287,7 @@ def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int 
                 res[f"commit_ms_{lab}"], res[f"key_to_image_ms_{lab}"] = _commit_latency(
                     page, watcher, label, images, 4 * repeats, fresh=lab == "gan")
             res["stroke_to_four_reconstructions_ms"] = _stroke_latency(page, url, repeats)
+            res["server_memory_after_the_labs"] = server_memory(proc.pid)  # every model loaded and used
         finally:
             proc.terminate()
             proc.wait(10)
@@ -508,6 +523,8 @@ def main(argv=None) -> int:
             print(f"{k:44s} {v['p50_ms']:>8.1f}ms {v['p95_ms']:>8.1f}ms")
         elif isinstance(v, dict) and "median_s" in v:
             print(f"{k:44s} {v['median_s']:>9.2f}s  ({v['min_s']:.2f}-{v['max_s']:.2f} s, {v['runs']} runs)")
+        elif isinstance(v, dict) and "rss_mb" in v:
+            print(f"{k:44s} " + "  ".join(f"{n} {x}MB" for n, x in v.items()))
         elif isinstance(v, dict):
             print(f"{k:44s} " + "  ".join(f"{lab} {x}x" for lab, x in v.items()))
         else:

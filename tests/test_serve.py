@@ -187,3 +187,74 @@ def test_a_finished_run_opens_the_warm_ups_gate(random_checkpoints, checkpoint_e
     FIRST_RUN_ENDED.clear()
     assert not run_page("home").exception
     assert FIRST_RUN_ENDED.is_set()
+
+
+RELEASE_PROBE = r"""
+import json, re, sys
+import torch
+from advdl.ui.serve import UNUSED_LIBRARIES, release_library_pages
+
+def mappings():
+    out, cur = [], None
+    for line in open("/proc/self/smaps"):
+        m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+        if m:
+            cur = {"id": m[1] + m[3] + m[4], "perms": m[3], "path": m[4]}
+            out.append(cur)
+        elif cur is not None and line.endswith(" kB\n"):
+            k, _, v = line.partition(":")
+            cur[k] = int(v.split()[0]) * 1024
+    return {m["id"]: m for m in out if UNUSED_LIBRARIES.search(m["path"])}
+
+before = mappings()
+released = release_library_pages()
+after = mappings()
+x = torch.arange(16.0).view(4, 4)
+print(json.dumps({"released": released, "before": before, "after": after,
+                  "matmul": (x @ x).sum().item(), "again": release_library_pages()}))
+"""
+
+
+def test_the_server_releases_the_pages_of_cuda_libraries_it_never_runs():
+    """Only mappings the process cannot have changed (read-only, nothing copied on write) lose
+    their pages; the count returned is what they held; torch computes as before."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", RELEASE_PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    eligible = {k for k, m in r["before"].items() if "w" not in m["perms"] and m.get("Anonymous", 1) == 0 and m["Rss"] > 0}
+    assert r["released"] == sum(r["before"][k]["Rss"] for k in eligible)
+    for k in eligible:
+        assert r["after"][k]["Rss"] < r["before"][k]["Rss"] // 4 + 64 * 1024  # what a page fault since brought back
+    for k, m in r["before"].items():
+        if "w" in m["perms"]:  # relocated data and the like stay as they are
+            assert r["after"][k]["Rss"] >= m["Rss"] * 0.9
+    assert r["matmul"] == float((np.arange(16.0).reshape(4, 4) @ np.arange(16.0).reshape(4, 4)).sum())
+    if any("/nvidia/" in m["path"] for m in r["before"].values()):  # torch's CUDA build, as pinned
+        assert r["released"] > 50 * 2**20
+
+
+def test_releasing_pages_needs_a_readable_smaps(tmp_path):
+    from advdl.ui.serve import release_library_pages
+
+    assert release_library_pages(smaps=str(tmp_path / "missing")) == 0
+    fake = tmp_path / "smaps"  # kernel addresses, which no process maps: madvise refuses them
+    fake.write_text("ffff800000000000-ffff800000010000 r-xp 00000000 fe:00 1 /x/nvidia/lib/libfake.so\nRss:  64 kB\nAnonymous:  0 kB\n")
+    assert release_library_pages(smaps=str(fake)) == 0
+
+
+def test_the_warm_up_thread_hands_memory_back_when_it_ends_even_after_a_failure(monkeypatch):
+    from advdl.ui import models, serve
+
+    calls = []
+
+    def failing_warm_up(**_):
+        calls.append("warm_up")
+        raise RuntimeError("a damaged checkpoint")
+
+    monkeypatch.setattr(models, "warm_up", failing_warm_up)
+    monkeypatch.setattr(models, "_trim_heap", lambda: calls.append("trim"))
+    monkeypatch.setattr(serve, "release_library_pages", lambda: calls.append("release") or 0)
+    serve._warm_up()
+    assert calls == ["warm_up", "trim", "release"]
