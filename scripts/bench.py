@@ -102,6 +102,52 @@ def bench_server(models: dict, repeats: int) -> dict:
     return res
 
 
+CAPS_DIMS_KEY = "caps.dims.0.0.25"  # the capsule lab's 16 dimension sliders, as it opens
+
+
+def bench_lab_commits(repeats: int) -> dict:
+    """The server's script run after one slider commit on each lab (Streamlit's AppTest on the
+    shipped checkpoints, no browser), the commit injected as the browser's component sends it.
+    AppTest reruns the whole page, where the browser reruns only the lab's fragment: an upper
+    bound of the server's work per commit (the browser's commit figures time the real rerun).
+    On the GAN lab every commit is a view not seen before (its filmstrips are cached per view),
+    as in the browser figures."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_lab(page: str):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["lang"] = "en"
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        return at
+
+    def timed(at, commits) -> dict:
+        times = []
+        if commits[0][0] not in at.session_state:  # the component registers its key when drawn
+            raise RuntimeError(f"the lab drew no slider {commits[0][0]!r}")
+        for i, (key, value) in enumerate(commits):
+            at.session_state[key] = value
+            t0 = time.perf_counter()
+            at.run()
+            if i:  # the first rerun after opening warms the fragment's caches
+                times.append((time.perf_counter() - t0) * 1000)
+            if at.exception:
+                raise RuntimeError(f"{key}: {at.exception[0].message}")
+        return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
+
+    n = max(5, repeats) + 1
+    res = {}
+    at = open_lab("gan")
+    key = f"gan.dirs.{at.session_state['gan.version']}"
+    # direction 3 stepped away from the centre and back: each index a new view
+    res["page_run_after_commit_gan_direction"] = timed(at, [(key, {"indices": [20, 20, (21 + k) % 41] + [20] * 5}) for k in range(n)])
+    at = open_lab("autoencoders")
+    res["page_run_after_commit_ae_strength"] = timed(at, [("ae.strength", {"indices": [k % 21]}) for k in range(n)])
+    at = open_lab("capsules")
+    res["page_run_after_commit_caps_dimension"] = timed(at, [(CAPS_DIMS_KEY, {"indices": [20, 20, k % 41] + [20] * 13}) for k in range(n)])
+    return res
+
+
 def bench_training(repeats: int, batch: int = 64, threads: int | None = None) -> dict:
     """Training throughput at the thread count that training uses (``train.py --threads``:
     every core here). The CapsNet with the vectorized routing and with the looped one are timed
@@ -497,7 +543,7 @@ def main(argv=None) -> int:
                     "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
         "stand_ins": sorted(n for n, m in models.items() if getattr(m, "stand_in", False)),
         "filled_in": {n: str(a.fill_from) for n, m in models.items() if getattr(m, "filled_in", False)},
-        "server": bench_server(models, a.repeats),
+        "server": {**bench_server(models, a.repeats), **bench_lab_commits(a.repeats)},
         "rss_mb_all_models": rss_after_loading(),
     }
     if not a.no_training:

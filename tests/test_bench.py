@@ -1,0 +1,41 @@
+"""The benchmark's own parts that run without a browser: they must keep working as the labs change."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench  # noqa: E402
+
+
+def test_each_lab_commit_is_timed_through_apptest(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    res = bench.bench_lab_commits(repeats=1)  # at least 5 timed commits per lab
+    assert set(res) == {"page_run_after_commit_gan_direction", "page_run_after_commit_ae_strength",
+                        "page_run_after_commit_caps_dimension"}
+    for figure in res.values():
+        assert 0 < figure["p50_ms"] <= figure["p95_ms"]
+
+
+def test_server_memory_splits_the_rss_into_anonymous_and_file_pages():
+    import psutil
+
+    mem = bench.server_memory(os.getpid())
+    rss = psutil.Process().memory_info().rss / 2**20
+    assert mem["anon_mb"] > 0 and mem["file_mb"] > 0
+    assert abs(mem["rss_mb"] - rss) < 0.1 * rss  # the same process, read twice
+    assert mem["anon_mb"] + mem["file_mb"] <= mem["rss_mb"] + 1
+
+
+def test_a_commit_to_a_slider_the_lab_does_not_draw_is_an_error(random_checkpoints, checkpoint_env, monkeypatch):
+    """A lab whose slider key changed must fail the benchmark, not time reruns that commit nothing."""
+    import pytest
+
+    checkpoint_env(random_checkpoints)
+    monkeypatch.setattr(bench, "CAPS_DIMS_KEY", "caps.dims.renamed")
+    with pytest.raises(RuntimeError, match="no slider 'caps.dims.renamed'"):
+        bench.bench_lab_commits(repeats=1)
