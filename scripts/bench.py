@@ -40,6 +40,17 @@ from advdl import checkpoints  # noqa: E402
 from advdl.models import MODELS, build  # noqa: E402
 
 
+def cpu_model() -> str:
+    """The CPU's model name, with its family and model numbers (``/proc/cpuinfo``)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
+    except OSError:
+        return platform.processor() or platform.machine()
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
+
+
 def timeit(fn, repeats: int, warmup: int = 2) -> dict:
     for _ in range(warmup):
         fn()
@@ -539,7 +550,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
     models = load_all(fill_from=a.fill_from)
     result = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpu": cpu_model(),
                     "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
         "stand_ins": sorted(n for n, m in models.items() if getattr(m, "stand_in", False)),
         "filled_in": {n: str(a.fill_from) for n, m in models.items() if getattr(m, "filled_in", False)},
@@ -579,6 +590,8 @@ def main(argv=None) -> int:
         print(f"({name}: not shipped; measured with the one in {where})")
     if result["stand_ins"]:
         print(f"(random-weight stand-ins for missing checkpoints: {', '.join(result['stand_ins'])})")
+    m = result["machine"]
+    print(f"machine: {m['cpu']}, {m['cpus']} CPUs, {m['platform']}, torch {m['torch']}")
     print(f"wrote {a.json}")
     return 0
 
