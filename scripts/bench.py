@@ -6,9 +6,10 @@
     python scripts/bench.py --browser            # also Playwright: cold start, drag rate, commit latency
     python scripts/bench.py --json bench.json
 
-Browser figures: the cold start (from `streamlit run` to the GAN lab drawn with its models, its
-charts below the fold, its training replay's frames; --cold-starts times, in turn with a bare
-app's, each from a fresh server); image
+Browser figures: the cold start (from spawning the server as `make run` does to the GAN lab
+drawn with its models, its charts below the fold, its training replay's frames; --cold-starts
+times, in turn with a bare app's and with the lab's by plain `streamlit run app.py`, each from a
+fresh server); image
 changes per second during a one-second mouse drag on a GAN direction and a capsule dimension
 slider; the commit latency (a key press on a slider until the rerun it caused has ended, from
 Streamlit's script_finished message) on each lab; the end of a stroke on the autoencoder canvas
@@ -286,7 +287,7 @@ def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int 
     sys.path.insert(0, str(ROOT / "scripts"))
     import tempfile
 
-    from browserkit import STATE_LOG_JS, RunWatcher, gan_lab_drawn
+    from browserkit import IMAGE_LOG_JS, STATE_LOG_JS, RunWatcher, gan_lab_drawn
     from conftest import CHROMIUM, CHROMIUM_ARGS, lab_checkpoints, start_server, wait_idle
     from playwright.sync_api import sync_playwright
 
@@ -304,6 +305,7 @@ def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int 
             time.sleep(15)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.add_init_script(STATE_LOG_JS)
+            page.add_init_script(IMAGE_LOG_JS)
             t0 = time.time()
             page.goto(f"{url}/gan?lang=en")
             drawn, replay = gan_lab_drawn(page)
@@ -313,22 +315,26 @@ def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int 
         finally:
             proc.terminate()
             proc.wait(10)
-        # cold starts, each from spawning the server (as `make run` does) until the page itself saw
-        # the first script run end (STATE_LOG_JS): the lab, then the bare app, in turn. The tab is
-        # opened before the spawn (as a browser waiting for the server is), so that Playwright's
-        # own tab creation (0.15-0.2 s) is not counted.
-        lab_starts, bare_starts = [], []
+        # cold starts, each from spawning the server until the page itself saw the lab drawn
+        # (STATE_LOG_JS; the bare app: its first script run end): the lab as `make run` starts it,
+        # the bare app, and the lab by plain `streamlit run app.py`, in turn. The tab is opened
+        # before the spawn (as a browser waiting for the server is), so that Playwright's own tab
+        # creation (0.15-0.2 s) is not counted.
+        lab_starts, bare_starts, plain_starts = [], [], []
         for k in range(cold_starts):
             lab_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"cold{k}.log"), "/gan?lang=en", lab=True))
             bare_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"bare{k}.log", app=bare), "", lab=False))
+            plain_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"plain{k}.log", plain=True), "/gan?lang=en", lab=True))
         for key in ("drawn", "replay", "charts"):
             res[f"cold_start_to_gan_lab_{key}_s"] = _spread([c[key] for c in lab_starts])
         res["cold_start_bare_app_s"] = _spread([c["drawn"] for c in bare_starts])
+        res["cold_start_plain_streamlit_run_to_gan_lab_drawn_s"] = _spread([c["drawn"] for c in plain_starts])
         # the lab, warm: drags and commits on each lab
         proc, url = start_server(ck, tmp / "server.log")
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.add_init_script(STATE_LOG_JS)
+            page.add_init_script(IMAGE_LOG_JS)
             watcher = RunWatcher(page)
             page.goto(f"{url}/gan?lang=en")
             gan_lab_drawn(page)
@@ -385,13 +391,16 @@ def _spread(xs: list[float]) -> dict:
 
 
 def _cold_start(browser, spawn, path: str, lab: bool) -> dict:
-    """One cold start: seconds from spawning the server until the page saw its first run end
-    (``drawn``); for the lab also until the training replay's frames were in and its charts drawn."""
-    from browserkit import STATE_LOG_JS, first_run_end, gan_lab_drawn
+    """One cold start: seconds from spawning the server until the page saw the lab drawn (for the
+    bare app: its first run end), for the lab also until the training replay's frames were in and
+    its charts drawn."""
+    from browserkit import IMAGE_LOG_JS, STATE_LOG_JS, first_run_end, gan_lab_drawn
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.add_init_script(STATE_LOG_JS)
-    page.add_init_script(CHARTS_JS)
+    if lab:
+        page.add_init_script(IMAGE_LOG_JS)
+        page.add_init_script(CHARTS_JS)
     spawned = time.time()
     proc, url = spawn()
     try:
@@ -540,7 +549,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="runs per figure (default: 20)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1, as the app sets)")
     p.add_argument("--browser", action="store_true", help="also measure in Chromium (needs /usr/bin/chromium)")
-    p.add_argument("--cold-starts", type=int, default=5, help="cold starts of the lab and of the bare app, in turn (default: 5)")
+    p.add_argument("--cold-starts", type=int, default=5, help="cold starts of the lab, the bare app and the lab by plain `streamlit run`, in turn (default: 5)")
     p.add_argument("--no-training", action="store_true", help="skip training throughput")
     p.add_argument("--fill-from", type=Path, metavar="ROOT",
                    help="a checkpoint root for models not shipped yet (e.g. a training export); else random stand-ins")

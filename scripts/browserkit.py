@@ -24,6 +24,22 @@ new MutationObserver(() => {
 }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state'] });
 """
 
+# Added to a lab's page before it loads: notes (epoch ms) when a scrubber's image was first shown
+# with its pixels, wherever the component's root is (its shadow root), then stops looking (and
+# after 60 s on a page that has none).
+IMAGE_LOG_JS = """
+const advdlImageSince = performance.now();
+const advdlImageTimer = setInterval(() => {
+  const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+  if (roots.some(r => [...r.querySelectorAll('.scrub-img')].some(i => i.complete && i.naturalWidth > 0))) {
+    window.__advdlImage = performance.timeOrigin + performance.now();
+    clearInterval(advdlImageTimer);
+  } else if (performance.now() - advdlImageSince > 60000) {
+    clearInterval(advdlImageTimer);
+  }
+}, 20);
+"""
+
 
 def idle_epochs(page) -> list[float]:
     """When (time.time() seconds) the page's app went from running to idle, each time, as the
@@ -42,20 +58,45 @@ def first_run_end(page, timeout_s: float = 60.0) -> float:
     return idle_epochs(page)[0]
 
 
+def script_runs(page) -> list[tuple[float, float | None]]:
+    """Each script run the page saw: (start, end) in time.time() seconds, end None while it runs
+    (needs STATE_LOG_JS added before the page loaded)."""
+    runs = []
+    for t, s in page.evaluate("window.__advdlStates || []"):
+        if s == "running" and (not runs or runs[-1][1] is not None):
+            runs.append((t / 1000.0, None))
+        elif s == "notRunning" and runs and runs[-1][1] is None:
+            runs[-1] = (runs[-1][0], t / 1000.0)
+    return runs
+
+
 def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
-    """After opening the GAN lab: when its first script run had ended (the lab drawn), and when
-    its training replay had all its frames (the lazy scrubber's own rerun; the same time when
-    the checkpoint has no replay), in time.time() seconds as the page saw them."""
-    page.locator(".scrub-img").first.wait_for(state="visible", timeout=timeout_s * 1000)
-    first_run_end(page, timeout_s)
+    """After opening the GAN lab: when it was drawn (its image shown and the script run that drew
+    it ended), and when its training replay had all its frames (the lazy scrubber's own rerun; the
+    same time when the checkpoint has no replay), in time.time() seconds as the page saw them
+    (needs STATE_LOG_JS and IMAGE_LOG_JS added before the page loaded).
+
+    Not merely the first run's end: on a server started by plain ``streamlit run``, a deep link's
+    first run is Streamlit's direct run of the page file, which the lab reruns through ``app.py``
+    (``advdl.ui.routing``); the lab is drawn by that second run."""
+    page.wait_for_function("window.__advdlImage > 0", timeout=timeout_s * 1000)
+    shown = page.evaluate("window.__advdlImage") / 1000.0
     deadline = time.time() + timeout_s
+    while True:  # the run that drew the image: the last one started before it was shown
+        drew = [r for r in script_runs(page) if r[0] <= shown]
+        if drew and drew[-1][1] is not None:
+            break
+        if time.time() > deadline:
+            raise TimeoutError("the run that drew the GAN lab never ended")
+        page.wait_for_timeout(10)
+    drawn = max(shown, drew[-1][1])
     if page.locator("input[type=range][aria-label='Epoch']").count():
-        while len(idle_epochs(page)) < 2 or page.locator("[data-test-script-state='running']").count():
+        while len([r for r in script_runs(page) if r[0] > drawn and r[1] is not None]) < 1 or page.locator("[data-test-script-state='running']").count():
             if time.time() > deadline:
                 raise TimeoutError("the training replay never received its frames")
             page.wait_for_timeout(10)
-    ends = idle_epochs(page)
-    return ends[0], ends[-1]
+    ends = [e for _, e in script_runs(page) if e is not None]
+    return drawn, max(drawn, ends[-1])
 
 
 class RunWatcher:

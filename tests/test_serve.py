@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def test_warm_up_does_the_rest_only_after_a_first_run_ended(random_checkpoints, 
             return self.opened.wait(timeout)
 
     gate, result = Gate(), []
-    worker = threading.Thread(target=lambda: result.append(models.warm_up(first_run=gate, wait_s=120)))
+    worker = threading.Thread(target=lambda: result.append(models.warm_up(first_run=gate, wait_s=120, settle_s=0)))
     worker.start()
     try:
         assert gate.reached.wait(120)
@@ -177,6 +178,42 @@ def test_a_stopped_server_ends_the_warm_up_before_the_rest(random_checkpoints, c
     stopped.set()
     loaded = models.warm_up(first_run=never, wait_s=120, stop=stopped)  # returns without waiting 120 s
     assert {"dcgan", "cnn"} <= set(loaded) and "capsnet" not in loaded and not pools
+
+
+def test_after_the_first_run_the_warm_up_leaves_the_first_page_its_requests_before_the_rest(random_checkpoints, checkpoint_env, monkeypatch):
+    """Once the gate opens, the rest waits ``settle_s`` more (the first browser loads the code
+    for what it was sent and asks for the replay's frames); a server stopped meanwhile skips it."""
+    import threading
+
+    from advdl.ui import models
+
+    class Stop:  # stands in for the launcher's stop event, and says when the warm-up waits on it
+        def __init__(self):
+            self.event, self.waits = threading.Event(), []
+
+        def is_set(self):
+            return self.event.is_set()
+
+        def wait(self, timeout=None):
+            self.waits.append(timeout)
+            return self.event.wait(timeout)
+
+    checkpoint_env(random_checkpoints)
+    pools, opened, stop, result = [], threading.Event(), Stop(), []
+    monkeypatch.setattr(models, "gan_pool", lambda gan: pools.append(1))
+    opened.set()  # a first run has ended
+    worker = threading.Thread(target=lambda: result.append(models.warm_up(first_run=opened, settle_s=120, stop=stop)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not stop.waits and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stop.waits == [120]  # settling
+        assert worker.is_alive() and not pools and not result  # the rest not begun
+    finally:
+        stop.event.set()
+        worker.join(120)
+    assert not worker.is_alive() and not pools and "capsnet" not in result[0]
 
 
 def test_a_finished_run_opens_the_warm_ups_gate(random_checkpoints, checkpoint_env):

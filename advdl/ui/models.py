@@ -134,7 +134,15 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
     return _replay(root, stamp)
 
 
-def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop: threading.Event | None = None) -> list[str]:
+# Seconds the warm-up's second part waits after a first run has ended: the first browser is then
+# loading the frontend's code for what the run drew (dozens of chunks and the plotly bundle) from
+# this server and asking for the replay's frames; run beside them, the second part made those
+# responses ~4x slower (the lab's image shown 0.5 s later, its replay 0.6 s later).
+SETTLE_S = 2.0
+
+
+def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop: threading.Event | None = None,
+            settle_s: float = SETTLE_S) -> list[str]:
     """Load every available model into the cache, import what the pages draw with, and compute
     what the GAN lab shows first, so that the first session finds it ready. Called by
     ``advdl.ui.serve`` as the server starts; returns the names loaded.
@@ -143,8 +151,9 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
     its models, its directions, the filmstrips and encoded frames of its opening view (every
     slider centred), a latent of each class its morph opens with, what the app and its charts
     import, the training replay's grids. Then, once ``first_run`` is set (a session's script run
-    has ended; at most ``wait_s`` seconds), the rest, which would otherwise take the CPU from the
-    first student's browser and first run: the replay's frames (which that page asks for next),
+    has ended; at most ``wait_s`` seconds) and ``settle_s`` seconds more, the rest, which would
+    otherwise take the CPU from the first student's browser, its first run and the requests
+    that follow it: the replay's frames (which that page asks for next),
     a latent of every class, the other labs' models and the inversion's candidate latents. None
     of the rest once ``stop`` is set (the server stopped)."""
     from advdl import inference  # noqa: F401 - what the labs compute with
@@ -197,6 +206,7 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
         deadline = time.monotonic() + wait_s
         while not first_run.wait(0.1) and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
             pass
+        (stop or threading.Event()).wait(settle_s)  # the first page's own requests first
     if stop is not None and stop.is_set():  # the server stopped before anyone came
         return [name for name, model in loaded.items() if model is not None]
     if replay is not None:  # the lab's first drawing sends only the replay's last epoch

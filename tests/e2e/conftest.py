@@ -47,14 +47,14 @@ def lab_checkpoints(root: Path, fill_from: Path | None = None) -> Path:
     return root
 
 
-def start_server(ckpt_root: Path, log_path: Path, app: Path = ROOT / "app.py") -> tuple[subprocess.Popen, str]:
+def start_server(ckpt_root: Path, log_path: Path, app: Path = ROOT / "app.py", plain: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_port()
     # As `make run` starts it: few malloc arenas keep a many-threaded server's memory in check.
     env = {"MALLOC_ARENA_MAX": "2", **os.environ, "ADVDL_CHECKPOINTS": str(ckpt_root), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
     # The lab starts as `make run` starts it (advdl.ui.serve: models loading while the server
-    # boots); any other app plainly.
-    launch = ["-m", "advdl.ui.serve"] if app == ROOT / "app.py" else ["-m", "streamlit", "run", str(app)]
+    # boots); any other app, or the lab with ``plain``, by `streamlit run`.
+    launch = ["-m", "advdl.ui.serve"] if app == ROOT / "app.py" and not plain else ["-m", "streamlit", "run", str(app)]
     proc = subprocess.Popen(
         [sys.executable, *launch, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
