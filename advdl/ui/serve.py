@@ -7,7 +7,9 @@ only when the first browser connects, so the first student waits for all of it. 
 imports torch first, then starts a thread that loads the models and computes what the first
 lab shows while the server starts and the browser fetches the page, then runs
 ``streamlit run app.py`` with the options given. The pages find the
-models in the same process-wide cache they always use.
+models in the same process-wide cache they always use. When the warm-up ends, the thread hands
+back the memory it no longer needs: the heap it freed, and the pages of the CUDA libraries that
+torch's CUDA build maps but a CPU-only lab never runs (:func:`release_library_pages`).
 """
 
 from __future__ import annotations
