@@ -41,21 +41,14 @@ const advdlImageTimer = setInterval(() => {
 """
 
 
-def idle_epochs(page) -> list[float]:
-    """When (time.time() seconds) the page's app went from running to idle, each time, as the
-    page saw it (needs STATE_LOG_JS added before the page loaded)."""
-    log = page.evaluate("window.__advdlStates || []")
-    return [t / 1000.0 for (t, s), (_, before) in zip(log[1:], log) if s == "notRunning" and before == "running"]
-
-
 def first_run_end(page, timeout_s: float = 60.0) -> float:
     """When (time.time() seconds) the page first saw its app's script run end."""
     deadline = time.time() + timeout_s
-    while not idle_epochs(page):
+    while not (ends := [e for _, e in script_runs(page) if e is not None]):
         if time.time() > deadline:
             raise TimeoutError("the app never finished its first run")
         page.wait_for_timeout(10)
-    return idle_epochs(page)[0]
+    return ends[0]
 
 
 def script_runs(page) -> list[tuple[float, float | None]]:
@@ -91,7 +84,7 @@ def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
         page.wait_for_timeout(10)
     drawn = max(shown, drew[-1][1])
     if page.locator("input[type=range][aria-label='Epoch']").count():
-        while len([r for r in script_runs(page) if r[0] > drawn and r[1] is not None]) < 1 or page.locator("[data-test-script-state='running']").count():
+        while not any(start > drawn and end is not None for start, end in script_runs(page)) or page.locator("[data-test-script-state='running']").count():
             if time.time() > deadline:
                 raise TimeoutError("the training replay never received its frames")
             page.wait_for_timeout(10)

@@ -227,21 +227,12 @@ def test_a_finished_run_opens_the_warm_ups_gate(random_checkpoints, checkpoint_e
 
 
 RELEASE_PROBE = r"""
-import json, re, sys
+import json
 import torch
-from advdl.ui.serve import UNUSED_LIBRARIES, release_library_pages
+from advdl.ui.serve import UNUSED_LIBRARIES, read_mappings, release_library_pages
 
 def mappings():
-    out, cur = [], None
-    for line in open("/proc/self/smaps"):
-        m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
-        if m:
-            cur = {"id": m[1] + m[3] + m[4], "perms": m[3], "path": m[4]}
-            out.append(cur)
-        elif cur is not None and line.endswith(" kB\n"):
-            k, _, v = line.partition(":")
-            cur[k] = int(v.split()[0]) * 1024
-    return {m["id"]: m for m in out if UNUSED_LIBRARIES.search(m["path"])}
+    return {f"{m['start']:x}{m['perms']}{m['path']}": m for m in read_mappings() if UNUSED_LIBRARIES.search(m["path"])}
 
 before = mappings()
 released = release_library_pages()
@@ -291,7 +282,7 @@ def test_the_warm_up_thread_hands_memory_back_when_it_ends_even_after_a_failure(
         raise RuntimeError("a damaged checkpoint")
 
     monkeypatch.setattr(models, "warm_up", failing_warm_up)
-    monkeypatch.setattr(models, "_trim_heap", lambda: calls.append("trim"))
+    monkeypatch.setattr(models, "trim_heap", lambda: calls.append("trim"))
     monkeypatch.setattr(serve, "release_library_pages", lambda: calls.append("release") or 0)
     serve._warm_up()
     assert calls == ["warm_up", "trim", "release"]

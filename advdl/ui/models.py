@@ -206,7 +206,11 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
         deadline = time.monotonic() + wait_s
         while not first_run.wait(0.1) and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
             pass
-        (stop or threading.Event()).wait(settle_s)  # the first page's own requests first
+        # then the first page's own requests (interrupted when the server stops)
+        if stop is not None:
+            stop.wait(settle_s)
+        else:
+            time.sleep(settle_s)
     if stop is not None and stop.is_set():  # the server stopped before anyone came
         return [name for name, model in loaded.items() if model is not None]
     if replay is not None:  # the lab's first drawing sends only the replay's last epoch
@@ -260,10 +264,10 @@ def heavy_job(wait_s: float | None = None, show: bool = True) -> Iterator[bool]:
         yield True
     finally:
         slots.release()
-        _trim_heap()
+        trim_heap()
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Hand the memory a heavy job freed back to the OS (glibc keeps it otherwise)."""
     try:
         import ctypes

@@ -35,9 +35,9 @@ def _warm_up() -> None:
     except Exception:  # noqa: BLE001 - a missing or damaged checkpoint: the page will say why
         pass
     finally:
-        from advdl.ui.models import _trim_heap
+        from advdl.ui.models import trim_heap
 
-        _trim_heap()  # the warm-up's temporaries: 80-140 MB that glibc would otherwise keep
+        trim_heap()  # the warm-up's temporaries: 80-140 MB that glibc would otherwise keep
         release_library_pages()  # 140-280 MB; here, off the first session's path (30-60 ms)
 
 
@@ -46,6 +46,23 @@ def _warm_up() -> None:
 UNUSED_LIBRARIES = re.compile(r"/nvidia/|/libtorch_cuda[^/]*\.so|/libc10_cuda\.so|/libcusparseLt")
 _MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$")
 _MADV_DONTNEED = 4
+
+
+def read_mappings(smaps: str = "/proc/self/smaps") -> list[dict]:
+    """The memory mappings of ``smaps``: start and end address, permissions, path, and each of
+    its sizes (Rss, Anonymous, ...) in bytes."""
+    mappings, current = [], None
+    with open(smaps) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = _MAPPING.match(line)
+            if m:
+                current = {"start": int(m[1], 16), "end": int(m[2], 16), "perms": m[3], "path": m[4]}
+                mappings.append(current)
+            elif current is not None and line.endswith(" kB"):
+                key, _, value = line.partition(":")
+                current[key] = int(value.split()[0]) * 1024
+    return mappings
 
 
 def release_library_pages(pattern: re.Pattern = UNUSED_LIBRARIES, smaps: str = "/proc/self/smaps") -> int:
@@ -59,21 +76,11 @@ def release_library_pages(pattern: re.Pattern = UNUSED_LIBRARIES, smaps: str = "
     anything ever touches them again, the kernel maps them again from the page cache.
     """
     try:
-        with open(smaps) as f:
-            lines = f.read().splitlines()
+        mappings = read_mappings(smaps)
         madvise = ctypes.CDLL(None, use_errno=True).madvise
     except (OSError, AttributeError):
         return 0
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    mappings, current = [], None
-    for line in lines:
-        m = _MAPPING.match(line)
-        if m:
-            current = {"start": int(m[1], 16), "end": int(m[2], 16), "perms": m[3], "path": m[4]}
-            mappings.append(current)
-        elif current is not None and line.endswith(" kB"):
-            key, _, value = line.partition(":")
-            current[key] = int(value.split()[0]) * 1024
     released = 0
     for m in mappings:
         if (pattern.search(m["path"]) and "w" not in m["perms"] and m.get("Anonymous", 1) == 0
