@@ -1,4 +1,4 @@
-"""Home: what the lab is, the three labs, and a card per shipped model."""
+"""Home: what the lab is, the labs, and a card per shipped model."""
 
 import streamlit as st
 
@@ -16,11 +16,12 @@ st.title(t("app.title"))
 st.write(t("home.intro"))
 
 st.subheader(t("home.labs"))
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 for col, path, title, blurb in [
     (c1, "pages/gan.py", "nav.gan", "home.gan_blurb"),
-    (c2, "pages/autoencoders.py", "nav.ae", "home.ae_blurb"),
-    (c3, "pages/capsules.py", "nav.caps", "home.caps_blurb"),
+    (c2, "pages/gan_training.py", "nav.gtrain", "home.gtrain_blurb"),
+    (c3, "pages/autoencoders.py", "nav.ae", "home.ae_blurb"),
+    (c4, "pages/capsules.py", "nav.caps", "home.caps_blurb"),
 ]:
     with col.container(border=True):
         st.page_link(path, label=t(title))

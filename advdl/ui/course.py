@@ -28,6 +28,7 @@ COURSE_MAP = [
 ]
 ADVANCED = [  # (topic zh, topic en, what the lab shows zh, en, page)
     ("生成对抗网络", "Generative adversarial networks", "生成器 G、判别器 D、DCGAN", "generator G, discriminator D, DCGAN", "pages/gan.py"),
+    ("GAN 的训练过程", "How a GAN trains", "先训练 D（G 冻结），再训练 G（D 冻结）", "train D with G frozen, then G with D frozen", "pages/gan_training.py"),
     ("自动编码器", "Autoencoders", "全连接、深度、卷积、降噪", "fully connected, deep, convolutional, denoising", "pages/autoencoders.py"),
     ("胶囊网络", "Capsule networks", "胶囊向量、动态路由", "capsule vectors, dynamic routing", "pages/capsules.py"),
 ]

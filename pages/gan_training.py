@@ -1,0 +1,265 @@
+"""GAN training, step by step: a tiny GAN on 2-D data that the class watches learn. Step D trains
+the discriminator with the generator frozen, Step G the generator with the discriminator frozen
+(the course's steps ② and ③); Play does both, live, in the server's budget."""
+
+import time
+import uuid
+
+import numpy as np
+import streamlit as st
+
+from advdl.gan_training import DATASETS, LOSSES, NOISES, OPTIMIZERS, PRESETS, ToyGAN, ToyGANConfig, TrainingError, pack
+from advdl.ui.gan_canvas import gan_canvas
+from advdl.ui.i18n import t
+from advdl.ui.routing import require_shell
+from advdl.ui.scrub import _state
+from advdl.ui.shell import image_size, presenting
+from advdl.ui.training_view import RATES, SPEEDS, WIDTHS, TrainingView, player_pool
+
+require_shell()
+
+CANVAS = "gtrain.canvas"
+W = "gtrain.w."  # the settings widgets' keys: gtrain.w.<field>
+
+
+def _write_widgets(view: TrainingView) -> None:
+    for k, v in view.config.to_dict().items():
+        st.session_state[W + k] = v
+    st.session_state[W + "speed"] = view.speed
+    st.session_state[W + "slow"] = view.slow
+
+
+def _read_widgets() -> TrainingView:
+    ss = st.session_state
+    config = ToyGANConfig.from_dict({k: ss[W + k] for k in ToyGANConfig().to_dict() if W + k in ss})
+    return TrainingView(config=config, speed=ss.get(W + "speed", "max"), slow=bool(ss.get(W + "slow", False)))
+
+
+def _new_run(config: ToyGANConfig) -> None:
+    st.session_state["gtrain.run"] = None  # made afresh below, with the current drawing
+    st.session_state["gtrain.playing"] = False
+
+
+def _apply_preset(name: str) -> None:
+    _write_widgets(_read_widgets().with_preset(name))
+    _new_run(_read_widgets().config)
+
+
+def _toggle_play() -> None:
+    st.session_state["gtrain.playing"] = not st.session_state.get("gtrain.playing", False)
+
+
+def _pause() -> None:
+    st.session_state["gtrain.playing"] = False
+
+
+def _clear_drawing() -> None:
+    st.session_state["gtrain.drawn"] = None
+    st.session_state["gtrain.clear_drawing"] = True
+    _new_run(_read_widgets().config)
+
+
+# -- the view: the URL on a page's first run, else what this session had
+if W + "data" not in st.session_state:
+    saved = st.session_state.get(TrainingView.KEY)
+    if saved is None:
+        saved, bad = TrainingView.from_query_params(st.query_params)
+        if bad:
+            st.session_state["gtrain.bad_url"] = True
+    _write_widgets(saved)
+st.session_state.setdefault("gtrain.player", uuid.uuid4().hex)
+
+st.title(t("gtrain.title"))
+if not presenting():
+    st.caption(t("gtrain.intro"))
+if st.session_state.pop("gtrain.bad_url", False):
+    st.warning(t("gtrain.bad_url"))
+
+
+def _labels(run: ToyGAN | None, snap: dict | None) -> dict:
+    labels = {f"layer_{k}": t(f"gtrain.view.{k}") for k in ("heat", "manifold", "real", "fake", "grad")}
+    labels.update(first=t("gtrain.view.first"), help="" if presenting() else t("gtrain.canvas_help"), empty=t("gtrain.draw_hint"))
+    if run is not None and snap is not None:
+        m = snap["metrics"]
+        lines = [t("gtrain.view.modes", m=m["modes"], k=m["n_modes"], hq=f"{m['hq']:.0%}")] if "modes" in m else []
+        js = m.get("js")
+        lines.append(t("gtrain.view.js", js="—" if js is None or not np.isfinite(js) else f"{js:.2f}"))
+        last = snap["last"]
+
+        def f(v):
+            return "—" if v is None else f"{v:.3f}"
+
+        labels.update(
+            epoch=t("gtrain.view.epoch", n=run.epochs), steps=t("gtrain.view.steps", d=run.steps_d, g=run.steps_g),
+            losses=f"{t('gtrain.view.losses')}: {f(last['loss_d'])} / {f(last['loss_g'])}",
+            dprob=f"{t('gtrain.view.dprob')}: {f(last['d_real'])} / {f(last['d_fake'])}", metrics="\n".join(lines),
+        )
+    return labels
+
+
+def _narrate(stages: list[dict], run: ToyGAN) -> list[dict]:
+    """The sub-steps of an update as the page tells them."""
+    out = []
+    for s in stages:
+        kind = s["stage"]
+        if kind == "noise":
+            text = t("gtrain.stage.noise", n=s["n"], dim=s["dim"])
+        elif kind == "fakes":
+            text = t("gtrain.stage.fakes", n=s["n"])
+        elif kind == "score":
+            text = t("gtrain.stage.score_g", fake=f"{s['d_fake']:.3f}") if s["d_real"] is None else t(
+                "gtrain.stage.score_d", real=f"{s['d_real']:.3f}", fake=f"{s['d_fake']:.3f}")
+        elif kind == "loss":
+            text = t("gtrain.stage.loss_d" if s["kind"] == "d" else "gtrain.stage.loss_g", loss=f"{s['loss']:.4f}")
+        elif kind == "grad":
+            text = t(f"gtrain.stage.grad_{s['net']}", norm=f"{s['norm']:.4g}")
+        else:
+            text = t(f"gtrain.stage.update_{s['net']}", lr=f"{s['lr']:g}", moved=f"{s['moved']:.4g}")
+        out.append({"stage": kind, "text": text})
+    return out
+
+
+def _labels_of(prefix: str, keys) -> callable:
+    """A widget's option labels, translated now (AppTest formats options outside the run)."""
+    return {k: t(f"{prefix}.{k}") for k in keys}.get
+
+
+def _settings() -> None:
+    """Data, networks, noise, losses and rates (the settings widgets, keyed gtrain.w.<field>)."""
+    ss = st.session_state
+    st.selectbox(t("gtrain.data"), DATASETS, format_func=_labels_of("gtrain.data", DATASETS), key=W + "data")
+    if ss[W + "data"] == "drawn":
+        st.caption(t("gtrain.draw_hint"))
+        st.button(t("gtrain.draw_clear"), key="gtrain.clear", on_click=_clear_drawing)
+    a, b = st.columns(2)
+    a.selectbox(t("gtrain.g_layers"), range(5), key=W + "g_layers")
+    b.selectbox(t("gtrain.g_width"), sorted({*WIDTHS, ss[W + "g_width"]}), key=W + "g_width")
+    a.selectbox(t("gtrain.d_layers"), range(5), key=W + "d_layers")
+    b.selectbox(t("gtrain.d_width"), sorted({*WIDTHS, ss[W + "d_width"]}), key=W + "d_width")
+    st.selectbox(t("gtrain.noise"), NOISES, format_func=_labels_of("gtrain.noise", NOISES), key=W + "noise")
+    st.selectbox(t("gtrain.loss"), LOSSES, format_func=_labels_of("gtrain.loss", LOSSES), key=W + "loss", help=t("gtrain.loss_help"))
+    st.radio(t("gtrain.optimizer"), OPTIMIZERS, format_func={"adam": "Adam", "sgd": "SGD"}.get, key=W + "optimizer", horizontal=True)
+    for k in ("lr_g", "lr_d"):
+        st.select_slider(t(f"gtrain.{k}"), sorted({*RATES, float(ss[W + k])}), key=W + k, format_func=lambda v: f"{v:g}")
+    a, b = st.columns(2)
+    a.selectbox(t("gtrain.d_steps"), range(1, 11), key=W + "d_steps")
+    b.number_input(t("gtrain.seed"), 0, 2**31 - 1, step=1, key=W + "seed")
+
+
+@st.fragment
+def _lab() -> None:
+    """Everything that a click or a tick reruns: the controls, the run and its view."""
+    ss = st.session_state
+    pool = player_pool()
+    player = ss["gtrain.player"]
+
+    cols = st.columns(len(PRESETS) + 1, vertical_alignment="center")
+    cols[0].markdown(f"**{t('gtrain.presets')}**")
+    for col, name in zip(cols[1:], PRESETS):
+        col.button(t(f"gtrain.preset.{name}"), key=f"gtrain.preset.{name}", help=t(f"gtrain.preset.{name}.why"),
+                   on_click=_apply_preset, args=(name,), width="stretch")
+
+    controls, view_col = st.columns([1, 3.2])
+    with controls:
+        playing = ss.get("gtrain.playing", False)
+        st.button(t("gtrain.pause") if playing else t("gtrain.play"), key="gtrain.play", type="primary", width="stretch", on_click=_toggle_play)
+        step_d = st.button(t("gtrain.step_d"), key="gtrain.step_d", help=t("gtrain.step_d_help"), width="stretch", on_click=_pause)
+        step_g = st.button(t("gtrain.step_g"), key="gtrain.step_g", help=t("gtrain.step_g_help"), width="stretch", on_click=_pause)
+        step_both = st.button(t("gtrain.step_both"), key="gtrain.step_both", help=t("gtrain.step_both_help"), width="stretch", on_click=_pause)
+        reset = st.button(t("gtrain.reset"), key="gtrain.reset", width="stretch", on_click=_pause)
+        st.select_slider(t("gtrain.speed"), SPEEDS, key=W + "speed", format_func={**{s: s for s in SPEEDS}, "max": t("gtrain.speed_max")}.get)
+        st.toggle(t("gtrain.slow"), key=W + "slow", help=t("gtrain.slow_help"))
+        with st.expander(t("gtrain.settings"), expanded=not presenting()):
+            _settings()
+
+    try:
+        view = _read_widgets()
+        view.config.validate()
+    except TrainingError as exc:
+        st.error(t("gtrain.error.settings", detail=str(exc)))
+        view = TrainingView()
+        _write_widgets(view)
+    ss[TrainingView.KEY] = view
+    st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "present")}, **view.to_query_params()})
+    config = view.config
+
+    # the drawing, sent by the canvas: it replaces the data of a "drawn" run
+    state = _state(CANVAS)
+    drawn = state.get("drawn")
+    if isinstance(drawn, list) and drawn != ss.get("gtrain.drawn_raw"):
+        ss["gtrain.drawn_raw"] = drawn
+        pts = np.asarray([v for v in drawn if isinstance(v, (int, float))], np.float32)
+        ss["gtrain.drawn"] = pts[: len(pts) // 2 * 2].reshape(-1, 2)
+        if config.data == "drawn":
+            ss["gtrain.run"] = None
+    drawing = ss.get("gtrain.drawn") if config.data == "drawn" else None
+
+    run: ToyGAN | None = ss.get("gtrain.run")
+    if reset or run is None or run.config.structural() != config.structural():
+        playing = False  # a new run starts paused
+        try:
+            run = ToyGAN(config, drawing)
+        except TrainingError as exc:
+            run = None
+            (st.info if config.data == "drawn" else st.error)(t(exc.code, detail=str(exc)))
+        ss["gtrain.run"] = run
+    else:
+        run.retune(config)
+
+    if config.lr_g == 0 or config.lr_d == 0:
+        st.warning(t("gtrain.error.zero_lr"))
+    stages = None
+    next_ms = 0
+    if run is not None:
+        with run.lock:
+            if step_d or step_g or step_both:
+                if view.slow:
+                    stages = run.explain("d") if step_d else run.explain("g") if step_g else run.explain_epoch()
+                elif step_d:
+                    run.step_d()
+                elif step_g:
+                    run.step_g()
+                else:
+                    run.epoch()
+            if playing and not run.diverged:
+                tick = pool.tick(player)
+                if tick is None:
+                    st.warning(t("gtrain.busy", n=pool.max_players))
+                    playing = False
+                elif view.slow:
+                    stages = run.explain_epoch()
+                else:
+                    train_s, interval = tick
+                    now = time.perf_counter()
+                    since = min(1.0, now - ss.get("gtrain.tick_at", now - interval))
+                    ss["gtrain.tick_at"] = now
+                    rate = None if view.speed == "max" else int(view.speed)
+                    budget = None if rate is None else max(0, round(rate * since + ss.get("gtrain.carry", 0.0)))
+                    if rate is not None:  # whole epochs: what a slow speed leaves over goes to the next tick
+                        ss["gtrain.carry"] = rate * since + ss.get("gtrain.carry", 0.0) - budget
+                    if budget != 0:
+                        run.train_for(train_s, budget)
+                    next_ms = int(max(0.0, interval - (time.perf_counter() - now)) * 1000)
+            else:
+                pool.leave(player)
+            if run.diverged:
+                playing = False
+                st.error(t("gtrain.diverged"))
+            snap = run.snapshot()
+    else:
+        snap = None
+        playing = False
+    ss["gtrain.playing"] = playing
+
+    with view_col:
+        gan_canvas(
+            CANVAS, pack(snap) if snap else None, pack(run.first) if run is not None else None, _labels(run, snap), playing,
+            next_ms, size=image_size(430), stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
+            drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
+        )
+        preset = view.preset
+        if preset and not presenting():
+            st.caption(f"**{t(f'gtrain.preset.{preset}')}** — {t(f'gtrain.preset.{preset}.why')}")
+
+
+_lab()
