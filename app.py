@@ -50,7 +50,7 @@ apply_presentation_style()
 pages = [
     st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True),
     st.Page("pages/gan.py", title=t("nav.gan"), icon="🎲", url_path="gan"),
-    st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon="🎯", url_path="gan-training"),
+    st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon="🎯", url_path="gan_training"),
     st.Page("pages/autoencoders.py", title=t("nav.ae"), icon="🗜️", url_path="autoencoders"),
     st.Page("pages/capsules.py", title=t("nav.caps"), icon="💊", url_path="capsules"),
 ]

@@ -498,10 +498,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def preset_config(name: str, seed: int = 0) -> ToyGANConfig:
+def preset_config(name: str) -> ToyGANConfig:
+    """A preset's run, seed included: a preset is one exact run (collapse and oscillation depend
+    on the seed as much as on the settings)."""
     if name not in PRESETS:
         raise TrainingError(name)
-    return replace(ToyGANConfig(), **PRESETS[name], seed=seed)
+    return replace(ToyGANConfig(), **PRESETS[name], seed=0)
 
 
 # ----------------------------------------------------------------------------- the class's budget
@@ -592,7 +594,7 @@ def pack(snap: dict) -> dict:
         real=pack_points(snap["real"]), manifold=pack_points(snap["manifold"]), manifold_2d=bool(snap["manifold_2d"]),
         grad=grad, grad_scale=grad_scale, steps_d=int(snap["steps_d"]), steps_g=int(snap["steps_g"]),
         last={k: (None if v is None else round(float(v), 4)) for k, v in snap["last"].items()},
-        metrics={k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in snap["metrics"].items()},
+        metrics={k: ((round(v, 4) if math.isfinite(v) else None) if isinstance(v, float) else v) for k, v in snap["metrics"].items()},
         curves=curves, curve_epochs=[float(epochs[0]), float(epochs[-1])] if len(epochs) else [0.0, 0.0],
         diverged=bool(snap["diverged"]),
     )

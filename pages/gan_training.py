@@ -13,7 +13,7 @@ from advdl.ui.gan_canvas import gan_canvas
 from advdl.ui.i18n import t
 from advdl.ui.routing import require_shell
 from advdl.ui.scrub import _state
-from advdl.ui.shell import image_size, presenting
+from advdl.ui.shell import presenting
 from advdl.ui.training_view import RATES, SPEEDS, WIDTHS, TrainingView, player_pool
 
 require_shell()
@@ -162,7 +162,8 @@ def _lab() -> None:
     controls, view_col = st.columns([1, 3.2])
     with controls:
         playing = ss.get("gtrain.playing", False)
-        st.button(t("gtrain.pause") if playing else t("gtrain.play"), key="gtrain.play", type="primary", width="stretch", on_click=_toggle_play)
+        st.button(t("gtrain.pause") if playing else t("gtrain.play"), key="gtrain.play", type="primary", width="stretch", on_click=_toggle_play,
+                  icon=":material/pause:" if playing else ":material/play_arrow:")
         step_d = st.button(t("gtrain.step_d"), key="gtrain.step_d", help=t("gtrain.step_d_help"), width="stretch", on_click=_pause)
         step_g = st.button(t("gtrain.step_g"), key="gtrain.step_g", help=t("gtrain.step_g_help"), width="stretch", on_click=_pause)
         step_both = st.button(t("gtrain.step_both"), key="gtrain.step_both", help=t("gtrain.step_both_help"), width="stretch", on_click=_pause)
@@ -254,7 +255,7 @@ def _lab() -> None:
     with view_col:
         gan_canvas(
             CANVAS, pack(snap) if snap else None, pack(run.first) if run is not None else None, _labels(run, snap), playing,
-            next_ms, size=image_size(430), stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
+            next_ms, size=430, stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
             drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
         )
         preset = view.preset

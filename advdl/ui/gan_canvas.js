@@ -112,7 +112,10 @@ export default function (component) {
   const mainC = root.querySelector('.gcan-main');
   const firstC = root.querySelector('.gcan-first');
   const charts = [...root.querySelectorAll('.gcan-chart')];
-  const avail = Math.max(200, Math.min(data.size, root.clientWidth - 230));
+  // beside the side panel (200 px) when there is room, and within the window's height
+  const wide = root.clientWidth >= 520;
+  root.style.flexWrap = wide ? 'nowrap' : 'wrap';
+  const avail = Math.round(Math.max(200, Math.min(data.size, wide ? root.clientWidth - 224 : root.clientWidth, window.innerHeight - 280)));
   const dpr = window.devicePixelRatio || 1;
   const fit = (c, w, h) => { c.style.width = w + 'px'; c.style.height = h + 'px'; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); };
   if (root.__size !== avail) { fit(mainC, avail, avail); fit(firstC, 120, 120); charts.forEach((c) => fit(c, 200, 64)); root.__size = avail; }

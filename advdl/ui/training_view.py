@@ -31,7 +31,7 @@ class TrainingView:
     def preset(self) -> str | None:
         """The preset these settings are, if any (settings changed after a preset are no preset)."""
         for name in PRESETS:
-            if preset_config(name, self.config.seed) == self.config:
+            if preset_config(name) == self.config:
                 return name
         return None
 
@@ -61,11 +61,11 @@ class TrainingView:
     def to_query_params(self) -> dict[str, str]:
         """The URL's parameters: the preset's name and what differs from it (or from the defaults)."""
         preset = self.preset
-        base = preset_config(preset, self.config.seed) if preset else ToyGANConfig(seed=self.config.seed)
+        base = preset_config(preset) if preset else ToyGANConfig()
         out = {"preset": preset} if preset else {}
         for k in CONFIG_FIELDS:
             v = getattr(self.config, k)
-            if v != getattr(base, k) or (k == "seed" and v != 0):
+            if v != getattr(base, k):
                 out[k] = f"{v:g}" if isinstance(v, float) else str(v)
         if self.speed != "max":
             out["speed"] = self.speed
@@ -74,7 +74,7 @@ class TrainingView:
         return out
 
     def with_preset(self, name: str) -> TrainingView:
-        return replace(self, config=preset_config(name, self.config.seed))
+        return replace(self, config=preset_config(name))
 
 
 @st.cache_resource(show_spinner=False)
