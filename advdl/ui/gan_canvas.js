@@ -145,6 +145,11 @@ export default function (component) {
   root.dataset.fakeSig = next ? next.sigFake : '';
   root.dataset.heatSig = next ? next.sigHeat : '';
   root.dataset.playing = data.playing ? '1' : '0';
+  if (next && next.real) {  // where the real points are: a test sees a drawing become the data
+    let sx = 0, sy = 0;
+    for (let i = 0; i < next.real.length; i += 2) { sx += next.real[i]; sy += next.real[i + 1]; }
+    root.dataset.realMean = (2 * sx / next.real.length).toFixed(3) + ',' + (2 * sy / next.real.length).toFixed(3);
+  }
 
   // -- painting
   const X = (x, s) => ((x + box) / (2 * box)) * s;

@@ -9,7 +9,7 @@ from .conftest import draw_stroke, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = [("gan", "GAN latent explorer"), ("autoencoders", "Autoencoder playground"), ("capsules", "Capsule viewer")]
+PAGES = [("gan", "GAN latent explorer"), ("gan_training", "GAN training, step by step"), ("autoencoders", "Autoencoder playground"), ("capsules", "Capsule viewer")]
 
 
 def test_app_opens_and_switches_pages(page, app_url):
@@ -29,7 +29,7 @@ def _visible_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
 
-@pytest.mark.parametrize("slug,title", [("", "app.title"), ("gan", "gan.title"), ("autoencoders", "ae.title"), ("capsules", "caps.title")])
+@pytest.mark.parametrize("slug,title", [("", "app.title"), ("gan", "gan.title"), ("gan_training", "gtrain.title"), ("autoencoders", "ae.title"), ("capsules", "caps.title")])
 def test_switching_the_language_changes_every_page_and_survives_a_reload(page, app_url, slug, title):
     from advdl.ui.i18n import STRINGS
 
