@@ -39,3 +39,34 @@ def test_a_commit_to_a_slider_the_lab_does_not_draw_is_an_error(random_checkpoin
     monkeypatch.setattr(bench, "CAPS_DIMS_KEY", "caps.dims.renamed")
     with pytest.raises(RuntimeError, match="no slider 'caps.dims.renamed'"):
         bench.bench_lab_commits(repeats=1)
+
+
+def test_the_class_clients_replay_a_captured_message_with_their_own_state():
+    import json
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    import bench_gan_training
+
+    msg = BackMsg()
+    msg.rerun_script.page_script_hash = "abc"
+    msg.rerun_script.cached_message_hashes.extend(["h1", "h2"])
+    canvas, replay, button = msg.rerun_script.widget_states.widgets.add(), msg.rerun_script.widget_states.widgets.add(), msg.rerun_script.widget_states.widgets.add()
+    canvas.id, canvas.json_value = "canvas", json.dumps({"tick": 1, "drawn": None})
+    replay.id, replay.json_value = "replay", json.dumps({"indices": [3]})
+    button.id, button.trigger_value = "play", True
+    out = BackMsg.FromString(bench_gan_training._prepared(msg, tick=99, indices=[1] * 8))
+    states = {w.id: w for w in out.rerun_script.widget_states.widgets}
+    assert list(out.rerun_script.cached_message_hashes) == [] and out.rerun_script.page_script_hash == "abc"
+    assert json.loads(states["canvas"].json_value) == {"tick": 99, "drawn": None}
+    assert json.loads(states["replay"].json_value) == {"indices": [3]}  # another shape: left alone
+    assert states["play"].trigger_value
+    assert list(msg.rerun_script.cached_message_hashes) == ["h1", "h2"]  # the captured message is kept as it was
+
+
+def test_the_playground_throughput_figures_are_measured_for_each_network():
+    import bench_gan_training
+
+    res = bench_gan_training.throughput(seconds=0.2)
+    assert set(res) == {"ganlab_1x8_sgd", "page_default_2x64_adam", "converges_2x128_adam"}
+    assert all(v["epochs_per_s"] > 0 and v["snapshot_ms"] > 0 for v in res.values())
