@@ -267,6 +267,7 @@ class ToyGAN:
         self.steps_g = 0
         self.diverged = False
         self.history: dict[str, list[float]] = {k: [] for k in ("epoch", "loss_d", "loss_g", "d_real", "d_fake")}
+        self.metric_log: dict[str, list[float]] = {"epoch": [], "js": [], "modes": []}  # at each full snapshot
         self._last = {"loss_d": float("nan"), "loss_g": float("nan"), "d_real": float("nan"), "d_fake": float("nan")}
         self.lock = threading.Lock()  # a session's ticks and clicks never train it at once
         self.first = None
@@ -429,6 +430,15 @@ class ToyGAN:
             return snap
         with torch.no_grad():
             manifold = self.G(self.grid_z).numpy()
+        metrics = self.metrics()
+        log = self.metric_log
+        if not log["epoch"] or log["epoch"][-1] != self.epochs:
+            log["epoch"].append(self.epochs)
+            log["js"].append(metrics["js"])
+            log["modes"].append(metrics.get("modes", float("nan")))
+            if len(log["epoch"]) > 2 * HISTORY_POINTS:
+                for k in log:
+                    log[k] = log[k][::2]
         snap.update(
             real=self.real_view.numpy(),
             manifold=manifold,
@@ -437,8 +447,9 @@ class ToyGAN:
             steps_d=self.steps_d,
             steps_g=self.steps_g,
             last={k: (v if math.isfinite(v) else None) for k, v in self._last.items()},
-            metrics=self.metrics(),
+            metrics=metrics,
             history=self.curves(),
+            metric_history={k: np.asarray(v, np.float32) for k, v in log.items()},
             diverged=self.diverged,
         )
         return snap
@@ -586,6 +597,10 @@ def pack(snap: dict) -> dict:
     grad, grad_scale = _scaled(snap["grad"])
     curves = {}
     for k, v in snap["history"].items():
+        if k != "epoch":
+            data, scale = _scaled(v)
+            curves[k] = {"data": data, "scale": scale}
+    for k, v in snap["metric_history"].items():
         if k != "epoch":
             data, scale = _scaled(v)
             curves[k] = {"data": data, "scale": scale}

@@ -150,9 +150,9 @@ def browser_figures(url: str, repeats: int, play_s: float = 8.0) -> tuple[dict, 
         page.get_by_role("button", name="Pause").click()
         wait_idle(page)
         # the GAN lab: one direction commit, for the class's other-lab client
+        n_gan = len(sent)
         page.goto(f"{url}/gan?lang=en")
         wait_idle(page)
-        n_gan = len(sent)
         slider = page.locator("input[type=range][aria-label='Direction 1']").first
         slider.focus()
         page.keyboard.press("ArrowRight")
@@ -211,18 +211,27 @@ class Session:
         self.errors = 0
 
     async def connect(self) -> None:
-        from tornado.websocket import websocket_connect
+        import websockets
 
-        self.conn = await websocket_connect(self.url, max_message_size=512 * 1024 * 1024, ping_interval=None)
-        asyncio.ensure_future(self._read())
+        # no size limit (a page's first messages are megabytes), no client pings (the server's
+        # are answered by the library), binary frames only (what the browser sends)
+        self.conn = await websockets.connect(self.url, max_size=None, ping_interval=None)
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def close(self) -> None:
+        self.closing = True
+        await self.conn.close()
 
     async def _read(self) -> None:
+        import websockets
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         while True:
-            raw = await self.conn.read_message()
-            if raw is None:
-                self.errors += 1
+            try:
+                raw = await self.conn.recv()
+            except websockets.ConnectionClosed:
+                if not getattr(self, "closing", False):
+                    self.errors += 1  # a disconnect
                 return
             if isinstance(raw, str):
                 continue
@@ -242,7 +251,7 @@ class Session:
         """Send a rerun and wait for its script_finished; seconds taken."""
         self.finished.clear()
         t0 = time.perf_counter()
-        await self.conn.write_message(payload, binary=True)
+        await self.conn.send(payload)
         await asyncio.wait_for(self.finished.wait(), timeout)
         return time.perf_counter() - t0
 
@@ -268,8 +277,8 @@ async def _player(url: str, captured: dict, until: float, stats: dict, start_del
             stats["timeouts"] += 1
     if s.canvas and t_first is not None and time.monotonic() > t_first:
         stats["epochs_per_s"].append((s.canvas["snap"]["epoch"] - first_epoch) / (time.monotonic() - t_first))
+    await s.close()
     stats["errors"] += s.errors
-    s.conn.close()
 
 
 async def _gan_committer(url: str, captured: dict, until: float, out: list[float], every_s: float = 1.5) -> None:
@@ -281,7 +290,7 @@ async def _gan_committer(url: str, captured: dict, until: float, out: list[float
         indices = [int(i) for i in rng.integers(10, 31, 8)]  # a new view each time: nothing cached
         out.append(await s.run(_prepared(captured["gan_commit"], indices=indices)))
         await asyncio.sleep(every_s)
-    s.conn.close()
+    await s.close()
 
 
 def a_class(url: str, captured: dict, players: int, seconds: float, server_pid: int) -> dict:

@@ -1,5 +1,5 @@
-"""The GAN training playground's canvas: an ``st.components.v2`` component (JS and CSS beside this
-file) that draws the snapshots of :mod:`advdl.gan_training`, tweens between them and, while
+"""The GAN training playground's canvas: an ``st.components.v2`` component (JS and CSS in
+``frontend/``) that draws the snapshots of :mod:`advdl.gan_training`, tweens between them and, while
 playing, asks for the next tick itself."""
 
 from __future__ import annotations
@@ -13,17 +13,31 @@ from advdl.gan_training import BOX, HEAT_CELLS, MANIFOLD_CELLS, pack_points
 
 from .scrub import _send, _state
 
-HERE = Path(__file__).parent
+FRONTEND = Path(__file__).parent / "frontend"
 HTML = (
     '<div class="gcan"><div class="gcan-left"><canvas class="gcan-main"></canvas><div class="gcan-toggles"></div>'
     '<div class="gcan-narration" hidden></div><div class="gcan-help"></div></div>'
     '<div class="gcan-side"><div class="gcan-info"></div><div class="gcan-first-cap"></div><canvas class="gcan-first"></canvas>'
     '<div class="gcan-info"></div><canvas class="gcan-chart"></canvas><div class="gcan-info"></div><canvas class="gcan-chart"></canvas>'
-    '<div class="gcan-info"></div></div></div>'
+    '<div class="gcan-info"></div><canvas class="gcan-chart"></canvas></div></div>'
 )
-_component = st.components.v2.component(
-    "advdl.gan_canvas", html=HTML, css=(HERE / "gan_canvas.css").read_text(encoding="utf-8"), js=(HERE / "gan_canvas.js").read_text(encoding="utf-8"),
-)
+
+
+def _register():
+    """The component with its JS and CSS as files (declared in pyproject.toml, found once the
+    package is installed: the browser fetches and caches them, so a snapshot message carries only
+    its data), else inline (a checkout run without `make install`: the same component, with
+    ~15 KB more in every message)."""
+    try:
+        return st.components.v2.component("advdl.gan_canvas", html=HTML, css="gan_canvas.css", js="gan_canvas.js")
+    except Exception:  # noqa: BLE001 - Streamlit raises its API exception when no manifest declares it
+        return st.components.v2.component(
+            "advdl.gan_canvas", html=HTML, css=(FRONTEND / "gan_canvas.css").read_text(encoding="utf-8"),
+            js=(FRONTEND / "gan_canvas.js").read_text(encoding="utf-8"),
+        )
+
+
+_component = _register()
 
 
 def gan_canvas(key: str, snap: dict | None, first: dict | None, labels: dict, playing: bool, next_ms: int, size: int,

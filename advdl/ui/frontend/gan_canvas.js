@@ -52,6 +52,7 @@ function heatColour(p) {
   return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t));
 }
 const LAYERS = ['heat', 'manifold', 'real', 'fake', 'grad'];
+const CHART_H = 48;
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
@@ -118,7 +119,7 @@ export default function (component) {
   const avail = Math.round(Math.max(200, Math.min(data.size, wide ? root.clientWidth - 224 : root.clientWidth, window.innerHeight - 280)));
   const dpr = window.devicePixelRatio || 1;
   const fit = (c, w, h) => { c.style.width = w + 'px'; c.style.height = h + 'px'; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); };
-  if (root.__size !== avail) { fit(mainC, avail, avail); fit(firstC, 120, 120); charts.forEach((c) => fit(c, 200, 64)); root.__size = avail; }
+  if (root.__size !== avail) { fit(mainC, avail, avail); fit(firstC, 110, 110); charts.forEach((c) => fit(c, 200, CHART_H)); root.__size = avail; }
 
   // -- the snapshots: the one shown now becomes the tween's start
   const now = performance.now();
@@ -225,17 +226,17 @@ export default function (component) {
   const paintFirst = () => {
     const ctx = firstC.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, 120, 120);
+    ctx.clearRect(0, 0, 110, 110);
     const f = root.__first;
     if (!f) return;
-    paintHeat(ctx, f.heat, 120);
-    if (root.__to && root.__to.real) dots(ctx, root.__to.real, 120, 'rgba(27,120,55,0.8)', 1.1);
-    dots(ctx, f.fake, 120, 'rgba(118,42,131,0.9)', 1.3);
+    paintHeat(ctx, f.heat, 110);
+    if (root.__to && root.__to.real) dots(ctx, root.__to.real, 110, 'rgba(27,120,55,0.8)', 1.1);
+    dots(ctx, f.fake, 110, 'rgba(118,42,131,0.9)', 1.3);
   };
   const paintChart = (c, series, lo, hi, refLine) => {
     const ctx = c.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const w = 200, h = 64;
+    const w = 200, h = CHART_H;
     ctx.clearRect(0, 0, w, h);
     ctx.fillStyle = '#f4f4f4'; ctx.fillRect(0, 0, w, h);
     const vals = series.flatMap((s) => Array.from(s.v).filter(Number.isFinite));
@@ -255,6 +256,10 @@ export default function (component) {
   if (data.snap) {
     paintChart(charts[0], [{ v: cv('loss_d'), colour: '#1b7837' }, { v: cv('loss_g'), colour: '#762a83' }]);
     paintChart(charts[1], [{ v: cv('d_real'), colour: '#1b7837' }, { v: cv('d_fake'), colour: '#762a83' }], 0, 1, 0.5);
+    // the divergence (orange) and, on the mixtures, the share of modes covered (blue), both in [0, 1]
+    const nModes = data.snap.metrics.n_modes;
+    const modes = nModes ? Array.from(cv('modes'), (m) => m / nModes) : [];
+    paintChart(charts[2], [{ v: cv('js'), colour: '#d95f02' }, { v: modes, colour: '#1f78b4' }], 0, 1);
     info[0].textContent = L.epoch + ' · ' + L.steps;
     info[1].textContent = L.losses;
     info[2].textContent = L.dprob;
