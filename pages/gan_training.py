@@ -146,33 +146,29 @@ def _settings() -> None:
     b.number_input(t("gtrain.seed"), 0, 2**31 - 1, step=1, key=W + "seed")
 
 
-@st.fragment
-def _lab() -> None:
-    """Everything that a click or a tick reruns: the controls, the run and its view."""
-    ss = st.session_state
-    pool = player_pool()
-    player = ss["gtrain.player"]
-
+def _controls() -> tuple[TrainingView, dict]:
+    """The presets, the buttons, the speed and the settings (a click reruns the whole page: rare);
+    returns the view and which step button was clicked."""
     cols = st.columns(len(PRESETS) + 1, vertical_alignment="center")
     cols[0].markdown(f"**{t('gtrain.presets')}**")
     for col, name in zip(cols[1:], PRESETS):
         col.button(t(f"gtrain.preset.{name}"), key=f"gtrain.preset.{name}", help=t(f"gtrain.preset.{name}.why"),
                    on_click=_apply_preset, args=(name,), width="stretch")
-
     controls, view_col = st.columns([1, 3.2])
     with controls:
-        playing = ss.get("gtrain.playing", False)
+        playing = st.session_state.get("gtrain.playing", False)
         st.button(t("gtrain.pause") if playing else t("gtrain.play"), key="gtrain.play", type="primary", width="stretch", on_click=_toggle_play,
                   icon=":material/pause:" if playing else ":material/play_arrow:")
-        step_d = st.button(t("gtrain.step_d"), key="gtrain.step_d", help=t("gtrain.step_d_help"), width="stretch", on_click=_pause)
-        step_g = st.button(t("gtrain.step_g"), key="gtrain.step_g", help=t("gtrain.step_g_help"), width="stretch", on_click=_pause)
-        step_both = st.button(t("gtrain.step_both"), key="gtrain.step_both", help=t("gtrain.step_both_help"), width="stretch", on_click=_pause)
-        reset = st.button(t("gtrain.reset"), key="gtrain.reset", width="stretch", on_click=_pause)
+        clicked = {
+            "d": st.button(t("gtrain.step_d"), key="gtrain.step_d", help=t("gtrain.step_d_help"), width="stretch", on_click=_pause),
+            "g": st.button(t("gtrain.step_g"), key="gtrain.step_g", help=t("gtrain.step_g_help"), width="stretch", on_click=_pause),
+            "both": st.button(t("gtrain.step_both"), key="gtrain.step_both", help=t("gtrain.step_both_help"), width="stretch", on_click=_pause),
+            "reset": st.button(t("gtrain.reset"), key="gtrain.reset", width="stretch", on_click=_pause),
+        }
         st.select_slider(t("gtrain.speed"), SPEEDS, key=W + "speed", format_func={**{s: s for s in SPEEDS}, "max": t("gtrain.speed_max")}.get)
         st.toggle(t("gtrain.slow"), key=W + "slow", help=t("gtrain.slow_help"))
         with st.expander(t("gtrain.settings"), expanded=not presenting()):
             _settings()
-
     try:
         view = _read_widgets()
         view.config.validate()
@@ -180,24 +176,29 @@ def _lab() -> None:
         st.error(t("gtrain.error.settings", detail=str(exc)))
         view = TrainingView()
         _write_widgets(view)
-    ss[TrainingView.KEY] = view
-    st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "present")}, **view.to_query_params()})
-    config = view.config
+    return view, clicked, view_col
 
-    # the drawing, sent by the canvas: it replaces the data of a "drawn" run
-    state = _state(CANVAS)
-    drawn = state.get("drawn")
+
+def _take_drawing(config: ToyGANConfig) -> None:
+    """The points the canvas sent (a flat list x0, y0, x1, …): they replace a drawn run's data."""
+    ss = st.session_state
+    drawn = _state(CANVAS).get("drawn")
     if isinstance(drawn, list) and drawn != ss.get("gtrain.drawn_raw"):
         ss["gtrain.drawn_raw"] = drawn
-        pts = np.asarray([v for v in drawn if isinstance(v, (int, float))], np.float32)
+        pts = np.asarray([v for v in drawn if isinstance(v, (int, float)) and not isinstance(v, bool)], np.float32)
         ss["gtrain.drawn"] = pts[: len(pts) // 2 * 2].reshape(-1, 2)
         if config.data == "drawn":
             ss["gtrain.run"] = None
-    drawing = ss.get("gtrain.drawn") if config.data == "drawn" else None
 
+
+def _ensure_run(config: ToyGANConfig, reset: bool = False) -> ToyGAN | None:
+    """This session's run, made anew when it is missing, reset, or of other networks, data or
+    noise (then paused); else retuned to the current rates and loss."""
+    ss = st.session_state
     run: ToyGAN | None = ss.get("gtrain.run")
     if reset or run is None or run.config.structural() != config.structural():
-        playing = False  # a new run starts paused
+        ss["gtrain.playing"] = False
+        drawing = ss.get("gtrain.drawn") if config.data == "drawn" else None
         try:
             run = ToyGAN(config, drawing)
         except TrainingError as exc:
@@ -206,41 +207,38 @@ def _lab() -> None:
         ss["gtrain.run"] = run
     else:
         run.retune(config)
+    return run
 
-    if config.lr_g == 0 or config.lr_d == 0:
-        st.warning(t("gtrain.error.zero_lr"))
-    stages = None
+
+@st.fragment
+def _canvas_view() -> None:
+    """The run's view. A fragment: the browser's ticks while playing, and a drawing, rerun only
+    this (the training, one snapshot and the canvas), not the page's two dozen widgets."""
+    ss = st.session_state
+    view: TrainingView = ss[TrainingView.KEY]
+    config = view.config
+    _take_drawing(config)
+    was_playing = ss.get("gtrain.playing", False)
+    run = _ensure_run(config)
+    playing = ss.get("gtrain.playing", False)
+    stages = ss.pop("gtrain.stages", None)
+    if ss.pop("gtrain.busy", False):
+        st.warning(t("gtrain.busy", n=player_pool().max_players))
     next_ms = 0
+    snap = None
     if run is not None:
+        pool = player_pool()
+        player = ss["gtrain.player"]
         with run.lock:
-            if step_d or step_g or step_both:
-                if view.slow:
-                    stages = run.explain("d") if step_d else run.explain("g") if step_g else run.explain_epoch()
-                elif step_d:
-                    run.step_d()
-                elif step_g:
-                    run.step_g()
-                else:
-                    run.epoch()
             if playing and not run.diverged:
                 tick = pool.tick(player)
                 if tick is None:
-                    st.warning(t("gtrain.busy", n=pool.max_players))
+                    ss["gtrain.busy"] = True  # said after the rerun below
                     playing = False
                 elif view.slow:
                     stages = run.explain_epoch()
                 else:
-                    train_s, interval = tick
-                    now = time.perf_counter()
-                    since = min(1.0, now - ss.get("gtrain.tick_at", now - interval))
-                    ss["gtrain.tick_at"] = now
-                    rate = None if view.speed == "max" else int(view.speed)
-                    budget = None if rate is None else max(0, round(rate * since + ss.get("gtrain.carry", 0.0)))
-                    if rate is not None:  # whole epochs: what a slow speed leaves over goes to the next tick
-                        ss["gtrain.carry"] = rate * since + ss.get("gtrain.carry", 0.0) - budget
-                    if budget != 0:
-                        run.train_for(train_s, budget)
-                    next_ms = int(max(0.0, interval - (time.perf_counter() - now)) * 1000)
+                    next_ms = _train_tick(run, view, *tick)
             else:
                 pool.leave(player)
             if run.diverged:
@@ -248,19 +246,54 @@ def _lab() -> None:
                 st.error(t("gtrain.diverged"))
             snap = run.snapshot()
     else:
-        snap = None
         playing = False
     ss["gtrain.playing"] = playing
-
-    with view_col:
-        gan_canvas(
-            CANVAS, pack(snap) if snap else None, pack(run.first) if run is not None else None, _labels(run, snap), playing,
-            next_ms, size=430, stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
-            drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
-        )
-        preset = view.preset
-        if preset and not presenting():
-            st.caption(f"**{t(f'gtrain.preset.{preset}')}** — {t(f'gtrain.preset.{preset}.why')}")
+    gan_canvas(
+        CANVAS, pack(snap) if snap else None, pack(run.first) if run is not None else None, _labels(run, snap), playing,
+        next_ms, size=430, stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
+        drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
+    )
+    if was_playing and not playing:
+        st.rerun()  # the whole page, so that the Play button says Play again
 
 
-_lab()
+def _train_tick(run: ToyGAN, view: TrainingView, train_s: float, interval: float) -> int:
+    """Train for this tick's share of the class's budget, at most at the chosen speed; returns
+    the milliseconds until the browser should ask for the next tick."""
+    ss = st.session_state
+    now = time.perf_counter()
+    since = min(1.0, now - ss.get("gtrain.tick_at", now - interval))
+    ss["gtrain.tick_at"] = now
+    if view.speed == "max":
+        run.train_for(train_s)
+    else:  # whole epochs: what a slow speed leaves over goes to the next tick
+        owed = int(view.speed) * since + ss.get("gtrain.carry", 0.0)
+        budget = int(owed)
+        ss["gtrain.carry"] = owed - budget
+        if budget:
+            run.train_for(train_s, budget)
+    return int(max(0.0, interval - (time.perf_counter() - now)) * 1000)
+
+
+view, clicked, view_col = _controls()
+st.session_state[TrainingView.KEY] = view
+st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "present")}, **view.to_query_params()})
+if view.config.lr_g == 0 or view.config.lr_d == 0:
+    st.warning(t("gtrain.error.zero_lr"))
+_take_drawing(view.config)
+run = _ensure_run(view.config, reset=clicked["reset"])
+if run is not None and (clicked["d"] or clicked["g"] or clicked["both"]):
+    with run.lock:
+        if view.slow:
+            st.session_state["gtrain.stages"] = run.explain("d") if clicked["d"] else run.explain("g") if clicked["g"] else run.explain_epoch()
+        elif clicked["d"]:
+            run.step_d()
+        elif clicked["g"]:
+            run.step_g()
+        else:
+            run.epoch()
+with view_col:
+    _canvas_view()
+    preset = view.preset
+    if preset and not presenting():
+        st.caption(f"**{t(f'gtrain.preset.{preset}')}** — {t(f'gtrain.preset.{preset}.why')}")
