@@ -529,11 +529,16 @@ class PlayerPool:
     the page's messages (a fixed cost per tick) stay bounded.
     """
 
-    def __init__(self, max_players: int = 40, cpu_share: float = 0.6, max_train_s: float = 0.15, tick_s: float = 0.2,
+    def __init__(self, max_players: int = 40, cpu_share: float = 0.9, max_train_s: float = 0.15, tick_s: float = 0.2,
                  stale_s: float = 5.0) -> None:
         self.max_players, self.cpu_share, self.max_train_s, self.tick_s, self.stale_s = max_players, cpu_share, max_train_s, tick_s, stale_s
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
+        # One run trains (or is drawn) at a time, server-wide. Thirty script threads running tiny
+        # torch ops at once pass the GIL back and forth at every op that releases it, and an epoch
+        # then took ~10x its time alone (bench_gan_training: 2.5 epochs/s per player at 30 players);
+        # taking turns, each epoch runs at its single-thread speed.
+        self.torch_turn = threading.Lock()
 
     def _expire(self, now: float) -> None:
         for k in [k for k, t in self._seen.items() if now - t > self.stale_s]:
@@ -564,7 +569,7 @@ class PlayerPool:
         if not self.join(player):
             return None
         n = max(1, self.players())
-        interval = max(self.tick_s, 0.02 * n)  # 30 players: a tick every 0.6 s each, 50 ticks/s in all
+        interval = max(self.tick_s, 0.04 * n)  # 30 players: a tick every 1.2 s each, 25 ticks/s in all
         return min(self.max_train_s, interval * self.cpu_share / n), interval
 
 

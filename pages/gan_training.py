@@ -229,7 +229,7 @@ def _canvas_view() -> None:
     if run is not None:
         pool = player_pool()
         player = ss["gtrain.player"]
-        with run.lock:
+        with run.lock, pool.torch_turn:
             if playing and not run.diverged:
                 tick = pool.tick(player)
                 if tick is None:
@@ -283,7 +283,7 @@ if view.config.lr_g == 0 or view.config.lr_d == 0:
 _take_drawing(view.config)
 run = _ensure_run(view.config, reset=clicked["reset"])
 if run is not None and (clicked["d"] or clicked["g"] or clicked["both"]):
-    with run.lock:
+    with run.lock, player_pool().torch_turn:
         if view.slow:
             st.session_state["gtrain.stages"] = run.explain("d") if clicked["d"] else run.explain("g") if clicked["g"] else run.explain_epoch()
         elif clicked["d"]:
