@@ -5,6 +5,7 @@
     python scripts/bench.py                      # direct calls: inference, Figure 4, inversion, training
     python scripts/bench.py --browser            # also Playwright: cold start, drag rate, commit latency
     python scripts/bench.py --json bench.json
+    python scripts/bench.py --gan-training --browser   # the GAN training playground (bench_gan_training.py)
 
 Browser figures: the cold start (from spawning the server as `make run` does to the GAN lab
 drawn with its models, its charts below the fold, its training replay's frames; --cold-starts
@@ -554,7 +555,14 @@ def main(argv=None) -> int:
     p.add_argument("--fill-from", type=Path, metavar="ROOT",
                    help="a checkpoint root for models not shipped yet (e.g. a training export); else random stand-ins")
     p.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), help="where to write the JSON")
+    p.add_argument("--gan-training", action="store_true",
+                   help="the GAN training playground's figures instead (scripts/bench_gan_training.py; with --browser also Chromium "
+                        "and a class of 30 protocol-level sessions); writes bench-results/gan_training.json")
     a = p.parse_args(argv)
+    if a.gan_training:
+        import bench_gan_training
+
+        return bench_gan_training.main(["--browser"] if a.browser else [])
     if a.threads:
         torch.set_num_threads(a.threads)
     models = load_all(fill_from=a.fill_from)

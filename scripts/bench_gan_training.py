@@ -39,7 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 from advdl.gan_training import ToyGAN, ToyGANConfig, preset_config  # noqa: E402
 
-GANLAB = ToyGANConfig(g_layers=1, g_width=8, d_layers=1, d_width=8, noise="2u", optimizer="sgd", lr_g=0.1, lr_d=0.1, batch=150)
+
+
+# GAN Lab's default networks: one hidden layer of 8 neurons each, SGD at 0.1, batches of 150, 2-D uniform noise
+GANLAB_QUERY = {"g_layers": 1, "g_width": 8, "d_layers": 1, "d_width": 8, "noise": "2u", "optimizer": "sgd", "lr_g": 0.1, "lr_d": 0.1, "batch": 150}
+GANLAB = ToyGANConfig.from_dict(GANLAB_QUERY)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -142,11 +146,23 @@ def browser_figures(url: str, repeats: int, play_s: float = 8.0) -> tuple[dict, 
         e1 = int(page.locator(".gcan").first.evaluate("e => Number(e.dataset.epoch)"))
         f1 = int(page.locator(".gcan").first.evaluate("e => Number(e.dataset.frames)"))
         sizes = [n for _, n in received[r0:] if n > 2000]  # the snapshots (the small ones: run status)
-        res["playing_epochs_per_s"] = round((e1 - e0) / dt, 1)
+        res["playing_epochs_per_s_page_default_nets"] = round((e1 - e0) / dt, 1)
         res["painted_frames_per_s"] = round((f1 - f0) / dt, 1)
         res["snapshot_messages_per_s"] = round(len(sizes) / dt, 2)
         res["snapshot_message_bytes"] = {"median": int(statistics.median(sizes)), "max": max(sizes), "n": len(sizes)} if sizes else None
         res["frames_before_play"] = frames0
+        page.get_by_role("button", name="Pause").click()
+        wait_idle(page)
+        # the same with GAN Lab's default networks (1 hidden layer of 8, SGD), from a shared link
+        page.goto(f"{url}/gan_training?lang=en&present=1&" + "&".join(f"{k}={v}" for k, v in GANLAB_QUERY.items()))
+        wait_idle(page)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function("() => window.__gcanLog.length && Number(window.__gcanLog[window.__gcanLog.length - 1][3]) > 0")
+        t0 = time.perf_counter()
+        e0 = int(page.locator(".gcan").first.evaluate("e => Number(e.dataset.epoch)"))
+        page.wait_for_timeout(play_s * 1000)
+        e1 = int(page.locator(".gcan").first.evaluate("e => Number(e.dataset.epoch)"))
+        res["playing_epochs_per_s_ganlab_nets"] = round((e1 - e0) / (time.perf_counter() - t0), 1)
         page.get_by_role("button", name="Pause").click()
         wait_idle(page)
         # the GAN lab: one direction commit, for the class's other-lab client
