@@ -45,14 +45,6 @@ def _apply_preset(name: str) -> None:
     _new_run(_read_widgets().config)
 
 
-def _toggle_play() -> None:
-    st.session_state["gtrain.playing"] = not st.session_state.get("gtrain.playing", False)
-
-
-def _pause() -> None:
-    st.session_state["gtrain.playing"] = False
-
-
 def _clear_drawing() -> None:
     st.session_state["gtrain.drawn"] = None
     st.session_state["gtrain.clear_drawing"] = True
@@ -79,6 +71,10 @@ if st.session_state.pop("gtrain.bad_url", False):
 def _labels(run: ToyGAN | None, snap: dict | None) -> dict:
     labels = {f"layer_{k}": t(f"gtrain.view.{k}") for k in ("heat", "manifold", "real", "fake", "grad")}
     labels.update(first=t("gtrain.view.first"), help="" if presenting() else t("gtrain.canvas_help"), empty=t("gtrain.draw_hint"))
+    for k in ("play", "pause", "step_d", "step_g", "step_both", "reset"):
+        labels[f"btn_{k}"] = t(f"gtrain.{k}")
+    for k in ("step_d", "step_g", "step_both"):
+        labels[f"btn_{k}_help"] = t(f"gtrain.{k}_help")
     if run is not None and snap is not None:
         m = snap["metrics"]
         lines = [t("gtrain.view.modes", m=m["modes"], k=m["n_modes"], hq=f"{m['hq']:.0%}")] if "modes" in m else []
@@ -146,9 +142,9 @@ def _settings() -> None:
     b.number_input(t("gtrain.seed"), 0, 2**31 - 1, step=1, key=W + "seed")
 
 
-def _controls() -> tuple[TrainingView, dict]:
-    """The presets, the buttons, the speed and the settings (a click reruns the whole page: rare);
-    returns the view and which step button was clicked."""
+def _controls():
+    """The presets, the speed and the settings (a change reruns the whole page: rare); returns
+    the view and the column the run's view goes in. Play and the steps are on the canvas."""
     cols = st.columns(len(PRESETS) + 1, vertical_alignment="center")
     cols[0].markdown(f"**{t('gtrain.presets')}**")
     for col, name in zip(cols[1:], PRESETS):
@@ -156,15 +152,6 @@ def _controls() -> tuple[TrainingView, dict]:
                    on_click=_apply_preset, args=(name,), width="stretch")
     controls, view_col = st.columns([1, 3.2])
     with controls:
-        playing = st.session_state.get("gtrain.playing", False)
-        st.button(t("gtrain.pause") if playing else t("gtrain.play"), key="gtrain.play", type="primary", width="stretch", on_click=_toggle_play,
-                  icon=":material/pause:" if playing else ":material/play_arrow:")
-        clicked = {
-            "d": st.button(t("gtrain.step_d"), key="gtrain.step_d", help=t("gtrain.step_d_help"), width="stretch", on_click=_pause),
-            "g": st.button(t("gtrain.step_g"), key="gtrain.step_g", help=t("gtrain.step_g_help"), width="stretch", on_click=_pause),
-            "both": st.button(t("gtrain.step_both"), key="gtrain.step_both", help=t("gtrain.step_both_help"), width="stretch", on_click=_pause),
-            "reset": st.button(t("gtrain.reset"), key="gtrain.reset", width="stretch", on_click=_pause),
-        }
         st.select_slider(t("gtrain.speed"), SPEEDS, key=W + "speed", format_func={**{s: s for s in SPEEDS}, "max": t("gtrain.speed_max")}.get)
         st.toggle(t("gtrain.slow"), key=W + "slow", help=t("gtrain.slow_help"))
         with st.expander(t("gtrain.settings"), expanded=not presenting()):
@@ -176,7 +163,33 @@ def _controls() -> tuple[TrainingView, dict]:
         st.error(t("gtrain.error.settings", detail=str(exc)))
         view = TrainingView()
         _write_widgets(view)
-    return view, clicked, view_col
+    return view, view_col
+
+
+def _take_action(run: ToyGAN | None, view: TrainingView) -> tuple[ToyGAN | None, list[dict] | None]:
+    """The canvas's buttons (Play/Pause, Step D, Step G, Step both, Reset): each press arrives
+    once, as a new ``action`` in the component's state. Returns the run and, in slow motion, the
+    sub-steps of the update to narrate."""
+    ss = st.session_state
+    action = _state(CANVAS).get("action")
+    if not isinstance(action, dict) or action.get("id") == ss.get("gtrain.action_id"):
+        return run, None
+    ss["gtrain.action_id"] = action.get("id")
+    name = action.get("name")
+    if name == "play":
+        ss["gtrain.playing"] = run is not None and not run.diverged
+        return run, None
+    ss["gtrain.playing"] = False
+    if name == "reset":
+        ss["gtrain.run"] = None
+        return _ensure_run(view.config), None
+    if run is None or name not in ("step_d", "step_g", "step_both"):
+        return run, None
+    with run.lock, player_pool().torch_turn:
+        if view.slow:
+            return run, run.explain("d") if name == "step_d" else run.explain("g") if name == "step_g" else run.explain_epoch()
+        {"step_d": run.step_d, "step_g": run.step_g, "step_both": run.epoch}[name]()
+    return run, None
 
 
 def _take_drawing(config: ToyGANConfig) -> None:
@@ -212,18 +225,15 @@ def _ensure_run(config: ToyGANConfig, reset: bool = False) -> ToyGAN | None:
 
 @st.fragment
 def _canvas_view() -> None:
-    """The run's view. A fragment: the browser's ticks while playing, and a drawing, rerun only
-    this (the training, one snapshot and the canvas), not the page's two dozen widgets."""
+    """The run's view and its buttons. A fragment: a button, a tick while playing and a drawing
+    rerun only this (an update or the training, one snapshot and the canvas), not the page's
+    widgets."""
     ss = st.session_state
     view: TrainingView = ss[TrainingView.KEY]
     config = view.config
     _take_drawing(config)
-    was_playing = ss.get("gtrain.playing", False)
-    run = _ensure_run(config)
+    run, stages = _take_action(_ensure_run(config), view)
     playing = ss.get("gtrain.playing", False)
-    stages = ss.pop("gtrain.stages", None)
-    if ss.pop("gtrain.busy", False):
-        st.warning(t("gtrain.busy", n=player_pool().max_players))
     next_ms = 0
     snap = None
     if run is not None:
@@ -233,7 +243,7 @@ def _canvas_view() -> None:
             if playing and not run.diverged:
                 tick = pool.tick(player)
                 if tick is None:
-                    ss["gtrain.busy"] = True  # said after the rerun below
+                    st.warning(t("gtrain.busy", n=pool.max_players))
                     playing = False
                 elif view.slow:
                     stages = run.explain_epoch()
@@ -253,8 +263,6 @@ def _canvas_view() -> None:
         next_ms, size=430, stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
         drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
     )
-    if was_playing and not playing:
-        st.rerun()  # the whole page, so that the Play button says Play again
 
 
 def _train_tick(run: ToyGAN, view: TrainingView, train_s: float, interval: float) -> int:
@@ -275,23 +283,13 @@ def _train_tick(run: ToyGAN, view: TrainingView, train_s: float, interval: float
     return int(max(0.0, interval - (time.perf_counter() - now)) * 1000)
 
 
-view, clicked, view_col = _controls()
+view, view_col = _controls()
 st.session_state[TrainingView.KEY] = view
 st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "present")}, **view.to_query_params()})
 if view.config.lr_g == 0 or view.config.lr_d == 0:
     st.warning(t("gtrain.error.zero_lr"))
 _take_drawing(view.config)
-run = _ensure_run(view.config, reset=clicked["reset"])
-if run is not None and (clicked["d"] or clicked["g"] or clicked["both"]):
-    with run.lock, player_pool().torch_turn:
-        if view.slow:
-            st.session_state["gtrain.stages"] = run.explain("d") if clicked["d"] else run.explain("g") if clicked["g"] else run.explain_epoch()
-        elif clicked["d"]:
-            run.step_d()
-        elif clicked["g"]:
-            run.step_g()
-        else:
-            run.epoch()
+_ensure_run(view.config)
 with view_col:
     _canvas_view()
     preset = view.preset

@@ -96,7 +96,8 @@ def _click_latency(page, label: str, attr: int, n: int) -> list[float]:
     for _ in range(n):
         before = page.evaluate(f"() => window.__gcanLog.length ? window.__gcanLog[window.__gcanLog.length - 1][{attr}] : null")
         t_click = page.evaluate(
-            """(label) => { const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === label);
+            """(label) => { const b = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)]
+                              .flatMap(r => [...r.querySelectorAll('button')]).find(b => b.innerText.trim() === label);
                           const t = performance.now(); b.click(); return t; }""", label)
         page.wait_for_function(
             f"(b) => window.__gcanLog.some(e => e[0] > {t_click} && e[{attr}] !== b)", arg=before, timeout=20000)

@@ -15,7 +15,7 @@ from .scrub import _send, _state
 
 FRONTEND = Path(__file__).parent / "frontend"
 HTML = (
-    '<div class="gcan"><div class="gcan-left"><canvas class="gcan-main"></canvas><div class="gcan-toggles"></div>'
+    '<div class="gcan-buttons"></div><div class="gcan"><div class="gcan-left"><canvas class="gcan-main"></canvas><div class="gcan-toggles"></div>'
     '<div class="gcan-narration" hidden></div><div class="gcan-help"></div></div>'
     '<div class="gcan-side"><div class="gcan-info"></div><div class="gcan-first-cap"></div><canvas class="gcan-first"></canvas>'
     '<div class="gcan-info"></div><canvas class="gcan-chart"></canvas><div class="gcan-info"></div><canvas class="gcan-chart"></canvas>'
@@ -43,16 +43,17 @@ _component = _register()
 def gan_canvas(key: str, snap: dict | None, first: dict | None, labels: dict, playing: bool, next_ms: int, size: int,
                stages: list[dict] | None = None, narration: str = "", draw: bool = False, drawn: np.ndarray | None = None,
                clear_drawing: bool = False, slow_ms: int = 1250) -> dict:
-    """Draw a packed snapshot (:func:`advdl.gan_training.pack`); returns the component's state:
-    ``tick`` (changes when the browser asks for the next tick) and ``drawn`` (the sprayed points,
-    a flat list x0, y0, x1, …)."""
+    """Draw a packed snapshot (:func:`advdl.gan_training.pack`) under its buttons; returns the
+    component's state: ``tick`` (changes when the browser asks for the next tick), ``drawn`` (the
+    sprayed points, a flat list x0, y0, x1, …) and ``action`` (the last button pressed:
+    ``{"name": "play" | "pause" | "step_d" | "step_g" | "step_both" | "reset", "id": …}``)."""
     payload = {
         "snap": snap, "first": first, "labels": labels, "playing": bool(playing), "next_ms": int(next_ms), "size": int(size),
         "box": BOX, "heat_cells": HEAT_CELLS, "manifold_cells": MANIFOLD_CELLS, "grad_ref": 1.0, "stages": stages or None,
         "narration": narration, "draw": bool(draw), "drawn": None if drawn is None or not len(drawn) else pack_points(drawn),
         "clear_drawing": bool(clear_drawing), "slow_ms": int(slow_ms),
     }
-    result = _component(key=key, data=_send(payload), default={"tick": 0, "drawn": None}, on_tick_change=lambda: None,
-                        on_drawn_change=lambda: None, width="stretch")
+    result = _component(key=key, data=_send(payload), default={"tick": 0, "drawn": None, "action": None},
+                        on_tick_change=lambda: None, on_drawn_change=lambda: None, on_action_change=lambda: None, width="stretch")
     state = _state(key)
-    return {"tick": getattr(result, "tick", state.get("tick")), "drawn": getattr(result, "drawn", state.get("drawn"))}
+    return {k: getattr(result, k, state.get(k)) for k in ("tick", "drawn", "action")}

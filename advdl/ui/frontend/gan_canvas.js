@@ -52,7 +52,7 @@ function heatColour(p) {
   return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t));
 }
 const LAYERS = ['heat', 'manifold', 'real', 'fake', 'grad'];
-const CHART_H = 48;
+const CHART_H = 40;
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
@@ -100,10 +100,29 @@ export default function (component) {
     main.addEventListener('pointerup', end);
     main.addEventListener('pointercancel', end);
     root.__frames = 0;
+    // Play/Pause and the steps: a press is a new action in the component's state (its id tells
+    // the server it has not seen it), which reruns only the canvas's fragment
+    const bar = parentElement.querySelector('.gcan-buttons');
+    root.__buttons = {};
+    for (const name of ['play', 'step_d', 'step_g', 'step_both', 'reset']) {
+      const b = document.createElement('button');
+      b.type = 'button'; b.dataset.action = name;
+      if (name === 'play') b.className = 'primary';
+      b.onclick = () => {
+        const act = name === 'play' && root.__data.playing ? 'pause' : name;
+        root.__setState('action', { name: act, id: Date.now() + Math.random() });
+      };
+      bar.append(b);
+      root.__buttons[name] = b;
+    }
   }
   root.__data = data;
   root.__setState = setStateValue;
   root.querySelectorAll('.gcan-toggles span').forEach((s, i) => { s.textContent = L['layer_' + LAYERS[i]]; });
+  for (const [name, b] of Object.entries(root.__buttons)) {
+    b.textContent = name === 'play' ? (data.playing ? L.btn_pause : L.btn_play) : L['btn_' + name];
+    b.title = L['btn_' + name + '_help'] || '';
+  }
   root.querySelector('.gcan-first-cap').textContent = L.first;
   root.querySelector('.gcan-help').textContent = L.help;
   if (data.clear_drawing) root.__drawn = null;
@@ -116,10 +135,10 @@ export default function (component) {
   // beside the side panel (200 px) when there is room, and within the window's height
   const wide = root.clientWidth >= 520;
   root.style.flexWrap = wide ? 'nowrap' : 'wrap';
-  const avail = Math.round(Math.max(200, Math.min(data.size, wide ? root.clientWidth - 224 : root.clientWidth, window.innerHeight - 280)));
+  const avail = Math.round(Math.max(200, Math.min(data.size, wide ? root.clientWidth - 224 : root.clientWidth, window.innerHeight - 310)));
   const dpr = window.devicePixelRatio || 1;
   const fit = (c, w, h) => { c.style.width = w + 'px'; c.style.height = h + 'px'; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); };
-  if (root.__size !== avail) { fit(mainC, avail, avail); fit(firstC, 110, 110); charts.forEach((c) => fit(c, 200, CHART_H)); root.__size = avail; }
+  if (root.__size !== avail) { fit(mainC, avail, avail); fit(firstC, 96, 96); charts.forEach((c) => fit(c, 200, CHART_H)); root.__size = avail; }
 
   // -- the snapshots: the one shown now becomes the tween's start
   const now = performance.now();
@@ -226,12 +245,12 @@ export default function (component) {
   const paintFirst = () => {
     const ctx = firstC.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, 110, 110);
+    ctx.clearRect(0, 0, 96, 96);
     const f = root.__first;
     if (!f) return;
-    paintHeat(ctx, f.heat, 110);
-    if (root.__to && root.__to.real) dots(ctx, root.__to.real, 110, 'rgba(27,120,55,0.8)', 1.1);
-    dots(ctx, f.fake, 110, 'rgba(118,42,131,0.9)', 1.3);
+    paintHeat(ctx, f.heat, 96);
+    if (root.__to && root.__to.real) dots(ctx, root.__to.real, 96, 'rgba(27,120,55,0.8)', 1.1);
+    dots(ctx, f.fake, 96, 'rgba(118,42,131,0.9)', 1.3);
   };
   const paintChart = (c, series, lo, hi, refLine) => {
     const ctx = c.getContext('2d');
