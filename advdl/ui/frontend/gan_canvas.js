@@ -302,10 +302,10 @@ export default function (component) {
     if (!data.playing) return;
     root.__tickTimer = setTimeout(() => setStateValue('tick', Date.now()), ms);
   };
-  // Tween frames at most every 22 ms (~45/s): smooth, and it leaves a laptop's CPU (or, in the
+  // Tween frames at most every 18 ms (~55/s): smooth, and it leaves a laptop's CPU (or, in the
   // benchmark, the server's) the rest of each 60 Hz frame.
   const animate = (now) => {
-    if (now !== undefined && root.__lastPaint && now - root.__lastPaint < 22) { root.__raf = requestAnimationFrame(animate); return; }
+    if (now !== undefined && root.__lastPaint && now - root.__lastPaint < 18) { root.__raf = requestAnimationFrame(animate); return; }
     root.__lastPaint = now;
     const t = root.__paint();
     if (t < 1) root.__raf = requestAnimationFrame(animate);
