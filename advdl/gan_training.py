@@ -269,7 +269,6 @@ class ToyGAN:
         self.history: dict[str, list[float]] = {k: [] for k in ("epoch", "loss_d", "loss_g", "d_real", "d_fake")}
         self.metric_log: dict[str, list[float]] = {"epoch": [], "js": [], "modes": []}  # at each full snapshot
         self._last = {"loss_d": float("nan"), "loss_g": float("nan"), "d_real": float("nan"), "d_fake": float("nan")}
-        self.lock = threading.Lock()  # a session's ticks and clicks never train it at once
         self.first = None
         self.first = self.snapshot(light=True)  # the course's step 1: the distributions far apart
 

@@ -35,20 +35,20 @@ def _read_widgets() -> TrainingView:
     return TrainingView(config=config, speed=ss.get(W + "speed", "max"), slow=bool(ss.get(W + "slow", False)))
 
 
-def _new_run(config: ToyGANConfig) -> None:
+def _new_run() -> None:
     st.session_state["gtrain.run"] = None  # made afresh below, with the current drawing
     st.session_state["gtrain.playing"] = False
 
 
 def _apply_preset(name: str) -> None:
     _write_widgets(_read_widgets().with_preset(name))
-    _new_run(_read_widgets().config)
+    _new_run()
 
 
 def _clear_drawing() -> None:
     st.session_state["gtrain.drawn"] = None
     st.session_state["gtrain.clear_drawing"] = True
-    _new_run(_read_widgets().config)
+    _new_run()
 
 
 # -- the view: the URL on a page's first run, else what this session had
@@ -93,7 +93,7 @@ def _labels(run: ToyGAN | None, snap: dict | None) -> dict:
     return labels
 
 
-def _narrate(stages: list[dict], run: ToyGAN) -> list[dict]:
+def _narrate(stages: list[dict]) -> list[dict]:
     """The sub-steps of an update as the page tells them."""
     out = []
     for s in stages:
@@ -185,7 +185,7 @@ def _take_action(run: ToyGAN | None, view: TrainingView) -> tuple[ToyGAN | None,
         return _ensure_run(view.config), None
     if run is None or name not in ("step_d", "step_g", "step_both"):
         return run, None
-    with run.lock, player_pool().torch_turn:
+    with player_pool().torch_turn:
         if view.slow:
             return run, run.explain("d") if name == "step_d" else run.explain("g") if name == "step_g" else run.explain_epoch()
         {"step_d": run.step_d, "step_g": run.step_g, "step_both": run.epoch}[name]()
@@ -239,7 +239,7 @@ def _canvas_view() -> None:
     if run is not None:
         pool = player_pool()
         player = ss["gtrain.player"]
-        with run.lock, pool.torch_turn:
+        with pool.torch_turn:
             if playing and not run.diverged:
                 tick = pool.tick(player)
                 if tick is None:
@@ -260,7 +260,7 @@ def _canvas_view() -> None:
     ss["gtrain.playing"] = playing
     gan_canvas(
         CANVAS, pack(snap) if snap else None, pack(run.first) if run is not None else None, _labels(run, snap), playing,
-        next_ms, size=430, stages=_narrate(stages, run) if stages else None, draw=config.data == "drawn" and not playing,
+        next_ms, size=430, stages=_narrate(stages) if stages else None, draw=config.data == "drawn" and not playing,
         drawn=ss.get("gtrain.drawn") if config.data == "drawn" else None, clear_drawing=ss.pop("gtrain.clear_drawing", False),
     )
 
