@@ -7,6 +7,7 @@ torchvision's normal download is tried, and if that fails too the error names bo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,50 @@ def _missing_message(folder: str, root: Path, tried_download: bool, cause: Excep
     )
 
 
+HOLDOUT_SIZE = 5000  # digits of the training split kept for validation, early stopping and choices
+HOLDOUT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A training split divided once, by a seeded permutation, into what a model trains on and a
+    validation hold-out; ``info`` describes the division for the card."""
+
+    train: Split
+    val: Split
+    val_indices: np.ndarray
+    info: dict
+
+
+def checksum(split: Split) -> str:
+    """SHA-256 of a split's pixels and labels as loaded (the same for the IDX files, gzipped
+    or not, and for any folder they sit in)."""
+    h = hashlib.sha256()
+    h.update(split.images.contiguous().numpy().tobytes())
+    h.update(split.labels.to(torch.int64).numpy().tobytes())
+    return h.hexdigest()
+
+
+def holdout(split: Split, size: int = HOLDOUT_SIZE, seed: int = HOLDOUT_SEED, name: str = "MNIST train") -> Holdout:
+    """Divide ``split`` into training digits and a validation hold-out of ``size`` digits.
+
+    The hold-out is the first ``size`` of a permutation seeded by ``seed`` alone (not by the
+    run's seed), so every model validates on the same digits; the rest keep their order."""
+    n = len(split)
+    if not 0 < size < n:
+        raise ValueError(f"a hold-out of {size} digits from a split of {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    val_idx, train_idx = np.sort(order[:size]), np.sort(order[size:])
+    pick = lambda idx: Split(images=split.images[torch.from_numpy(idx)], labels=split.labels[torch.from_numpy(idx)])  # noqa: E731
+    info = {
+        "from": name,
+        "size": int(size),
+        "seed": int(seed),
+        "indices_sha256": hashlib.sha256(val_idx.astype(np.int64).tobytes()).hexdigest(),
+    }
+    return Holdout(train=pick(train_idx), val=pick(val_idx), val_indices=val_idx, info=info)
+
+
 def fake_split(n: int = 256, seed: int = 0) -> Split:
     """A tiny random dataset shaped like MNIST, for smoke runs and tests.
 
@@ -100,9 +145,3 @@ def load_samples(path: str | Path = SAMPLES_PATH) -> Split:
     """The committed sample digits (20 per class from the MNIST test split)."""
     with np.load(path, allow_pickle=False) as f:
         return Split(images=torch.from_numpy(f["images"].copy()), labels=torch.from_numpy(f["labels"].astype(np.int64)))
-
-
-def sample_indices(path: str | Path = SAMPLES_PATH) -> np.ndarray:
-    """Indices into the MNIST test split of the committed sample digits."""
-    with np.load(path, allow_pickle=False) as f:
-        return f["indices"].copy()

@@ -1,22 +1,32 @@
 """One training loop for every model, with a small task class per model family.
 
-The loop handles what all models share: seeding, data in memory, a distributed sampler (one
-process, or several under ``torchrun``), a tqdm bar with the running loss, a resumable state
-every epoch (outside git), the exported checkpoint with its card and ``history.csv`` every epoch.
-A task says how one model trains: its optimizers, one step, a quick validation, and for the
-GAN the fixed-noise sample grid kept every epoch.
+:func:`train` reads as its steps: set up (device, processes, seed), build the task, start (from
+nothing, from another checkpoint's weights, or from the saved state), then epochs (train on the
+training digits, validate on the hold-out, save a resumable state outside git, export the
+checkpoint with its card). A task says how one model trains: its optimizers, one step, its
+validation, and for the GAN the averaged generator and the sample grid kept every epoch.
+
+The data: the MNIST training split less a fixed, seeded hold-out of 5 000 digits
+(:func:`advdl.data.holdout`), on which every model validates and every choice of epoch is made.
+The test split is read only by ``scripts/evaluate.py``.
+
+:func:`train_recipe` replays a recipe (``recipes/<model>.toml``): stage after stage, each
+starting from the previous stage's weights, as the shipped model was made.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import dataclasses
+import datetime
+import hashlib
 import os
 import platform
 import random
+import subprocess
 import time
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +35,25 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoints
-from .data import Split, fake_split, load_split
+from . import augment, checkpoints
+from .data import Holdout, checksum, fake_split, holdout, load_split
 from .digits import add_noise
 from .models import MODELS, build
-from .models.gan import deepen
+from .models.gan import deepen, deepen_discriminator
 
 DEFAULT_STATE_DIR = Path(os.environ.get("ADVDL_STATE_DIR", Path.home() / ".cache" / "advdl" / "state"))
+AUGMENTS = ("none", "shift", "handwriting")
 
 
 @dataclass
 class TrainArgs:
+    """Everything one training run is told; ``scripts/train.py`` builds it from its arguments."""
+
     model: str
-    epochs: int | None = None
+    epochs: int | None = None  # the epoch count to reach (counted from the first epoch of the lineage)
     batch_size: int | None = None
     lr: float | None = None
     seed: int = 0
@@ -50,18 +65,23 @@ class TrainArgs:
     out: str | None = None  # checkpoint root; default: the repository's checkpoints/
     state_dir: str | None = None
     threads: int | None = None
-    store_dtype: str | None = None  # e.g. "float16"
     amp: str | None = None  # "bf16": the GAN's forward passes, the CapsNet's convolutions
     config: dict[str, Any] | None = None  # overrides of the model's config, e.g. {"ngf": 128}
     lr_decay: float | None = None  # per-epoch learning-rate factor (default: the task's own)
-    time_budget: float | None = None  # seconds: start no epoch that would end after this
     anneal_epochs: int | None = None  # the learning rate falls linearly to 0 over the last N epochs
+    stop_after: int | None = None  # end at this epoch, the schedule still counting to ``epochs``
+    time_budget: float | None = None  # seconds: start no epoch that would end after this
     ema_decay: float | None = None  # the GAN's weight average (default: the task's own)
-    lr_d: float | None = None  # the GAN: the discriminator's learning rate (default: lr)
-    r1: float | None = None  # the GAN: weight of the R1 penalty on D's gradient at real images
-    topk: float | None = None  # the GAN: G learns from the top max(topk, 0.99^epoch) of each batch
+    augment: str | None = None  # none, shift (±2 px) or handwriting (default: the task's own)
     init_from: str | None = None  # a checkpoint root whose <model>/ weights start the training
-    compile: bool = False  # torch.compile the networks the steps run (fewer, fused kernels on a GPU)
+    stage: str | None = None  # the recipe stage this run is
+    recipe: dict[str, Any] | None = None  # the recipe's path and checksum, for the card
+
+    @classmethod
+    def from_namespace(cls, ns, **overrides) -> TrainArgs:
+        """From ``argparse`` results: every field of the same name, then ``overrides``."""
+        values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+        return cls(**{**values, **overrides})
 
 
 def model_config(name: str, overrides: dict[str, Any] | None = None):
@@ -94,10 +114,36 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model and core count (``/proc/cpuinfo`` where there is one)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def git_commit() -> str | None:
+    """The repository's commit, with ``+dirty`` when tracked files differ from it; None outside git."""
+    root = checkpoints.ROOT
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -112,6 +158,24 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     cols = torch.arange(W, device=x.device)[None, :] + d[1][:, None]  # (B, W)
     b = torch.arange(B, device=x.device)[:, None, None]
     return xp[b, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+def augmentation(kind: str, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    if kind == "shift":
+        return random_shift(x, 2, generator)
+    if kind == "handwriting":
+        return augment.handwriting(x, generator)
+    return x
+
+
+def lr_at(lr: float, decay: float, epoch: int, epochs: int, anneal: int | None = None) -> float:
+    """The learning rate of (0-based) ``epoch`` out of ``epochs``: ``decay`` per epoch, and with
+    ``anneal`` = N a linear fall over the last N epochs, to lr/N in the last one (as SNGAN's
+    schedule does; it depends only on the epoch, so a resumed run follows the same path)."""
+    factor = decay**epoch
+    if anneal:
+        factor *= min(1.0, (epochs - epoch) / anneal)
+    return lr * factor
 
 
 @dataclass
@@ -147,7 +211,7 @@ class Task:
     batch_size = 128
     lr = 1e-3
     lr_decay = 1.0  # multiplied into the learning rate after every epoch
-    shift = 0  # random-shift augmentation in pixels
+    augment = "none"
     epoch = 0  # the epoch being trained (0-based), set by the loop
 
     def __init__(self, model: nn.Module, args: TrainArgs, device: torch.device, ddist: Dist):
@@ -161,11 +225,6 @@ class Task:
             return module
         ids = [self.device.index or 0] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(module, device_ids=ids)
-
-    def compile(self) -> None:
-        """Run the training steps through ``torch.compile``d networks (the weights stay shared
-        with ``self.model``, which is what is saved and shipped)."""
-        self.net = torch.compile(self.net)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """One training step; returns its logs as detached scalar tensors (the loop reads them
@@ -197,7 +256,7 @@ class Task:
         return {}
 
     def extra_state(self) -> dict[str, Any]:
-        """State beyond the model and the optimizers that a resume needs (the GAN's EMA)."""
+        """State beyond the model and the optimizers that a resume needs (the GAN's average)."""
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
@@ -209,7 +268,8 @@ class Task:
 
 
 class ClassifierTask(Task):
-    epochs, lr, lr_decay, shift = 8, 1e-3, 0.7, 2
+    # handwriting augmentation: the lab's CNN reads mouse strokes, not only MNIST's pencil
+    epochs, lr, lr_decay, augment = 15, 1e-3, 0.8, "handwriting"
 
     def step(self, x, y):
         loss = F.cross_entropy(self.net(x), y)
@@ -250,7 +310,7 @@ class AutoencoderTask(Task):
 
 
 class CapsNetTask(Task):
-    epochs, lr, lr_decay, shift = 30, 1e-3, 0.96, 2
+    epochs, lr, lr_decay, augment = 30, 1e-3, 0.96, "shift"
 
     def __init__(self, model, args, device, ddist):
         super().__init__(model, args, device, ddist)
@@ -278,44 +338,29 @@ class GANTask(Task):
     epochs, lr = 25, 2e-4
     grid = 64  # the fixed-noise sample grid: 8 x 8
     ema_decay = 0.999  # the shipped generator is an exponential moving average of the trained one
-    R1_EVERY = 4
+    val_samples = 2000  # samples measured against the hold-out every epoch (when a CNN is at hand)
 
     def __init__(self, model, args, device, ddist):
         self.model, self.args, self.device, self.dist = model, args, device, ddist
         self.lr = args.lr or self.lr
-        self.lr_d = args.lr_d or self.lr  # a faster D: the two time-scale rule (Heusel et al., 2017)
+        if args.ema_decay is not None:
+            self.ema_decay = args.ema_decay
         self.G, self.D = self.wrap(model.generator), self.wrap(model.discriminator)
         betas = (0.5, 0.999)
         fused = device.type == "cuda"  # one kernel per step for all parameters
         self.optimizers = {
-            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr_d, betas=betas, fused=fused),
+            "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas, fused=fused),
             "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas, fused=fused),
         }
         self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
+        self.judge = None  # the CNN that validation measures samples with, loaded on first use
+        self.reset_average()
+
+    def reset_average(self) -> None:
         # Averaging the generator's weights over the last ~1000 steps (Yazici et al., 2019) damps
         # the oscillation of adversarial training; the samples and the shipped model use it.
-        self.ema = copy.deepcopy(model.generator).eval().requires_grad_(False)
-        # R1 (Mescheder et al., 2018): gamma/2 * |grad_x D(x)|^2 at real x keeps D flat on the
-        # data, so that G's gradients point towards it; computed every R1_EVERY steps, scaled
-        # up to match (the lazy regularization of StyleGAN2).
-        self.r1, self.steps = args.r1 or 0.0, 0
-        # Top-k training (Sinha et al., 2020): G's loss counts only the samples D rates most
-        # real, a share that falls from the whole batch by 1 % an epoch to ``topk``; the worst
-        # samples' gradients, which point towards averages of modes, are left out.
-        self.topk = args.topk
-
-    def topk_share(self) -> float:
-        return max(self.topk, 0.99**self.epoch) if self.topk else 1.0
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        live = self.model.generator
-        # one fused update over all tensors: on a GPU, two launches per step instead of dozens
-        torch._foreach_lerp_(list(self.ema.parameters()), list(live.parameters()), 1 - self.ema_decay)
-        torch._foreach_copy_(list(self.ema.buffers()), list(live.buffers()))
-
-    def compile(self) -> None:
-        self.G, self.D = torch.compile(self.G), torch.compile(self.D)
+        self.ema = AveragedModel(self.model.generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay))
+        self.ema.requires_grad_(False)
 
     def extra_state(self):
         return {"ema": self.ema.state_dict()}
@@ -323,26 +368,21 @@ class GANTask(Task):
     def load_extra_state(self, state):
         if "ema" in state:
             self.ema.load_state_dict(state["ema"])
-        else:  # a state saved before the average existed: start it from the current weights
-            self.ema.load_state_dict(self.model.generator.state_dict())
+        else:  # the weights came from elsewhere (--init-from): the average starts from them
+            self.reset_average()
 
     @torch.no_grad()
     def averaged_model(self) -> nn.Module:
         """A copy of the GAN whose generator holds the averaged weights, with BatchNorm
         statistics measured afresh for those weights on a fixed set of latents."""
+        import copy
+
         shipped = copy.deepcopy(self.model)
         g = shipped.generator
-        g.load_state_dict(self.ema.state_dict())
-        bns = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        for m in bns:
-            m.reset_running_stats()
-            m.momentum = None  # a plain average over the calibration batches
-        g.train()
+        g.load_state_dict(self.ema.module.state_dict() if self.ema.n_averaged > 0 else self.model.generator.state_dict())
         gen = torch.Generator().manual_seed(54321)
-        for _ in range(40):
-            g(torch.randn(256, self.model.config.z_dim, generator=gen).to(self.device))
-        for m in bns:
-            m.momentum = 0.1
+        latents = [torch.randn(256, self.model.config.z_dim, generator=gen).to(self.device) for _ in range(40)]
+        torch.optim.swa_utils.update_bn(latents, g)  # a plain average over the calibration batches
         return shipped.eval()
 
     def export_model(self):
@@ -351,25 +391,18 @@ class GANTask(Task):
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.amp == "bf16")
 
-    def base_lr(self, opt: str) -> float:
-        return self.lr_d if opt == "opt_d" else self.lr
-
     def grow(self, start):
-        # a deeper generator (a larger g_refine, all else equal): the rest as trained
-        was, want = start.config.g_refine, self.model.config.g_refine
-        if dataclasses.replace(start.config, g_refine=want) != self.model.config or was > want:
+        # a deeper generator or discriminator (larger g_refine / d_refine, all else equal)
+        was, want = start.config, self.model.config
+        same = dataclasses.replace(was, g_refine=want.g_refine, d_refine=want.d_refine) == want
+        if not same or was.g_refine > want.g_refine or was.d_refine > want.d_refine:
             return None
-        return deepen(start, want, seed=self.args.seed), {"g_refine": [was, want]}
-
-    def r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
-        """Back-propagate the (lazy) R1 penalty into D's gradients; returns its value."""
-        real = real.detach().requires_grad_(True)
-        with self.autocast():
-            out = self.D(real).float()
-        (grad,) = torch.autograd.grad(out.sum(), real, create_graph=True)
-        penalty = grad.float().pow(2).flatten(1).sum(1).mean()
-        (penalty * (self.r1 / 2 * self.R1_EVERY)).backward()
-        return penalty.detach()
+        grown, changed = start, {}
+        if want.g_refine > was.g_refine:
+            grown, changed["g_refine"] = deepen(grown, want.g_refine, seed=self.args.seed), [was.g_refine, want.g_refine]
+        if want.d_refine > was.d_refine:
+            grown, changed["d_refine"] = deepen_discriminator(grown, want.d_refine, seed=self.args.seed), [was.d_refine, want.d_refine]
+        return grown, changed
 
     def step(self, x, y):
         opt_d = self.optimizers["opt_d"]
@@ -388,25 +421,18 @@ class GANTask(Task):
             d_fake = self.D(fake.detach()).float()
         loss_fake = F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         loss_fake.backward()
-        if self.r1 and self.steps % self.R1_EVERY == 0:
-            self.r1_value = self.r1_penalty(real)  # logged every step: its last value
         opt_d.step()
-        self.steps += 1
         # 2) the generator through the discriminator, whose weights this step does not change
         with self.autocast():
             d_gen = self.D(fake).float()
-        k = max(1, round(self.topk_share() * B))
-        if k < B:
-            d_gen = d_gen.flatten().topk(k).values
         loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
         self.update(loss_g, "opt_g")
-        self.update_ema()
+        self.ema.update_parameters(self.model.generator)
         return {
             "loss_d": (loss_real + loss_fake).detach(),
             "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(d_real.detach()).mean(),
             "d_fake": torch.sigmoid(d_fake.detach()).mean(),
-            **({"r1": self.r1_value} if self.r1 else {}),
         }
 
     @torch.no_grad()
@@ -414,6 +440,29 @@ class GANTask(Task):
         self._shipped = self.averaged_model()
         imgs = self._shipped.generate(self.fixed_z).clamp(0, 1)
         return {"samples": (imgs[:, 0] * 255).round().to(torch.uint8).cpu()}
+
+    @torch.no_grad()
+    def validate(self, x, y):
+        """The averaged generator's samples against the hold-out, through the shipped CNN: the
+        share labelled with confidence >= 0.9 and the Frechet distance (what any choice of
+        epoch is made on); nothing when no CNN is at hand."""
+        from .evaluation import frechet_distance
+
+        if self.judge is None:
+            try:
+                self.judge = checkpoints.load_model("cnn", device=self.device)
+            except checkpoints.CheckpointError:
+                self.judge = False
+        if not self.judge:
+            return {}
+        gan = self.averaged_model()
+        z = torch.randn(self.val_samples, self.model.config.z_dim, generator=torch.Generator().manual_seed(777)).to(self.device)
+        samples = torch.cat([gan.generate(zb) for zb in z.split(500)])
+        probs = torch.cat([F.softmax(self.judge(sb), 1) for sb in samples.split(500)])
+        feats = torch.cat([self.judge.embed(sb) for sb in samples.split(500)])
+        real = torch.cat([self.judge.embed(xb) for xb in x.split(500)])
+        return {"val_confident": float((probs.max(1).values >= 0.9).float().mean()),
+                "val_frechet": frechet_distance(feats.cpu(), real.cpu())}
 
 
 TASKS: dict[str, type[Task]] = {
@@ -427,44 +476,39 @@ TASKS: dict[str, type[Task]] = {
 }
 
 
-# ----------------------------------------------------------------------------- the loop
+# ----------------------------------------------------------------------------- the loop's steps
+@dataclass
+class Run:
+    """What the loop carries from epoch to epoch (and a resume brings back)."""
+
+    epoch: int = 0  # epochs done, counted from the lineage's first
+    history: list[dict] = field(default_factory=list)
+    samples: list[torch.Tensor] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)  # earlier stages (from the checkpoint this one continues)
+    stage_wall: float = 0.0  # seconds of this stage's epochs
+    stage_first: int = 1  # this stage's first epoch
+    init_from: dict | None = None
+
+
 def _state_path(args: TrainArgs) -> Path:
     base = Path(args.state_dir) if args.state_dir else DEFAULT_STATE_DIR
-    return base / f"{args.model}{'-smoke' if args.smoke else ''}" / "state.pt"
+    stage = f"-{args.stage}" if args.stage else ""
+    return base / f"{args.model}{stage}{'-smoke' if args.smoke else ''}" / "state.pt"
 
 
-def _load_data(args: TrainArgs) -> tuple[Split, Split]:
+def load_data(args: TrainArgs) -> tuple[Holdout, dict]:
+    """The training split less the hold-out, the hold-out, and the data's description."""
     if args.smoke:
-        return fake_split(128, seed=args.seed), fake_split(64, seed=args.seed + 1)
-    return load_split(args.data_root, True, args.dataset), load_split(args.data_root, False, args.dataset)
+        full, name = fake_split(160, seed=args.seed), "fake (smoke)"
+        split = holdout(full, size=32, name=name)
+    else:
+        full, name = load_split(args.data_root, True, args.dataset), {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[args.dataset]
+        split = holdout(full, name=f"{name} train")
+    data = {"name": name, "split": "train", "images": len(full), "sha256": checksum(full)}
+    return split, data
 
 
-def _continued(args: TrainArgs, card: dict) -> tuple[int, list[dict], list[torch.Tensor], float]:
-    """What a checkpoint that ``--init-from`` continues brings along (``card`` is its card): its
-    epoch count, its per-epoch history and sample grids, its wall time."""
-    history = checkpoints.read_history(args.model, args.init_from)
-    grids = checkpoints.checkpoint_dir(args.model, args.init_from) / "samples.npz"
-    samples = list(torch.from_numpy(np.load(grids)["samples"])) if grids.exists() else []
-    epochs = int(card.get("epochs") or len(history))
-    return epochs, history[:epochs], samples[:epochs], float(card.get("wall_time_s") or 0.0)
-
-
-def lr_at(lr: float, decay: float, epoch: int, epochs: int, anneal: int | None = None) -> float:
-    """The learning rate of (0-based) ``epoch`` out of ``epochs``: ``decay`` per epoch, and with
-    ``anneal`` = N a linear fall over the last N epochs, to lr/N in the last one (as SNGAN's
-    schedule does; it depends only on the epoch, so a resumed run follows the same path)."""
-    factor = decay**epoch
-    if anneal:
-        factor *= min(1.0, (epochs - epoch) / anneal)
-    return lr * factor
-
-
-def train(args: TrainArgs, progress: bool = True) -> Path | None:
-    """Train one model; returns the checkpoint folder (on rank 0) or None."""
-    from tqdm.auto import tqdm
-
-    if args.model not in TASKS:
-        raise ValueError(f"unknown model {args.model!r}; choose from {sorted(TASKS)}")
+def setup(args: TrainArgs) -> tuple[torch.device, Dist]:
     device = pick_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -473,60 +517,31 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
         device = torch.device("cuda", ddist.local_rank)
         torch.cuda.set_device(device)
     set_seed(args.seed)
+    return device, ddist
 
-    task_cls = TASKS[args.model]
-    epochs = args.epochs or (1 if args.smoke else task_cls.epochs)
-    batch_size = args.batch_size or (32 if args.smoke else task_cls.batch_size)
+
+def make_task(args: TrainArgs, device: torch.device, ddist: Dist) -> Task:
+    if args.model not in TASKS:
+        raise ValueError(f"unknown model {args.model!r}; choose from {sorted(TASKS)}")
+    if args.amp and not MODELS[args.model].amp:
+        raise SystemExit(f"--amp: {args.model} trains in float32 only (bf16: {', '.join(n for n, s in MODELS.items() if s.amp)})")
+    if args.ema_decay is not None and TASKS[args.model] is not GANTask:
+        raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
+    if args.augment is not None and args.augment not in AUGMENTS:
+        raise SystemExit(f"--augment: one of {AUGMENTS}, not {args.augment!r}")
     model = build(args.model, model_config(args.model, args.config)).to(device)
-    task = task_cls(model, args, device, ddist)
+    task = TASKS[args.model](model, args, device, ddist)
     if args.lr_decay is not None:
         task.lr_decay = args.lr_decay
-    if args.ema_decay is not None:
-        if not hasattr(task, "ema_decay"):
-            raise SystemExit(f"--ema-decay: {args.model} keeps no weight average (only the dcgan does)")
-        task.ema_decay = args.ema_decay
-    if args.topk is not None and not 0 < args.topk <= 1:
-        raise SystemExit(f"--topk: a share of the batch in (0, 1], not {args.topk}")
-    for flag, value in (("--r1", args.r1), ("--lr-d", args.lr_d), ("--topk", args.topk)):
-        if value and not isinstance(task, GANTask):
-            raise SystemExit(f"{flag}: {args.model} has no discriminator (only the dcgan does)")
-    if args.compile:
-        task.compile()
-    init_from = source = None  # where the starting weights came from, and its card
-    if args.init_from and not (args.resume and _state_path(args).exists()):
-        start = checkpoints.load_model(args.model, root=args.init_from)
-        source = start.card
-        init_from = {
-            "root": str(args.init_from),
-            "epochs": source.get("epochs"),
-            "device_name": source.get("device_name"),
-            "wall_time_s": source.get("wall_time_s"),
-            "metrics": {k: v for k, v in source.get("metrics", {}).items() if not isinstance(v, (dict, list))},
-        }
-        if start.config != model.config:
-            grown = task.grow(start)
-            if grown is None:
-                raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config"
-                                 " (or, for the dcgan, a larger g_refine: the generator is deepened)")
-            start, init_from["deepened"] = grown
-            if ddist.main:
-                print(f"{args.model}: deepened {grown[1]} (the new layers start as the identity)")
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
-        task.load_extra_state({})  # the GAN's moving average starts from these weights too
-        if ddist.main:
-            print(f"{args.model}: weights from {args.init_from} (epoch {source.get('epochs')}); the optimizers start afresh")
+    if args.augment is not None:
+        task.augment = args.augment
+    return task
 
-    train_split, test_split = _load_data(args)
-    x_all, y_all = train_split.floats(), train_split.labels
-    if device.type == "cuda":  # the whole set fits on a GPU: no host-to-device copy per step
-        x_all, y_all = x_all.to(device), y_all.to(device)
-    n_val = min(len(test_split), 64 if args.smoke else 10000)
-    x_val, y_val = test_split.floats()[:n_val].to(device), test_split.labels[:n_val].to(device)
 
-    state_path = _state_path(args)
-    start_epoch, history, extras, wall = 0, [], {"samples": [], "init_from": init_from}, 0.0
-    if init_from is not None:  # go on counting from the source's epochs, with its history and samples
-        start_epoch, history, extras["samples"], wall = _continued(args, source)
+def start_from(args: TrainArgs, task: Task, ddist: Dist) -> Run:
+    """From nothing, from another checkpoint's weights (``init_from``: fresh optimizers, its
+    epochs, history, sample grids and stages come along), or from the saved state (``resume``)."""
+    run, model, state_path = Run(), task.model, _state_path(args)
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         try:
@@ -538,113 +553,269 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
             ) from None
         for k, opt in task.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
-        start_epoch, history, wall = state["epoch"], state["history"], state["wall_time_s"]
-        extras["samples"] = list(state.get("samples", []))
-        extras["init_from"] = state.get("init_from")
         task.load_extra_state(state.get("task", {}))
         torch.set_rng_state(state["rng"])
+        run = Run(**state["run"])
         if ddist.main:
-            print(f"resumed {args.model} from {state_path} at epoch {start_epoch}")
-    elif args.resume and ddist.main:
-        begin = f"from {args.init_from}" if init_from is not None else "from scratch"
+            print(f"resumed {args.model} from {state_path} at epoch {run.epoch}")
+        return run
+    if args.init_from:
+        start = checkpoints.load_model(args.model, root=args.init_from)
+        card = start.card
+        run.init_from = {"root": str(args.init_from), "epochs": card.get("epochs")}
+        if start.config != model.config:
+            grown = task.grow(start)
+            if grown is None:
+                raise SystemExit(f"{args.init_from}/{args.model} was trained with another config ({start.config}); pass the same --config"
+                                 " (or, for the dcgan, a larger g_refine or d_refine: the network is deepened)")
+            start, run.init_from["deepened"] = grown
+            if ddist.main:
+                print(f"{args.model}: deepened {grown[1]} (the new layers start as the identity)")
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in start.state_dict().items()})
+        task.load_extra_state({})  # the GAN's moving average starts from these weights too
+        run.epoch = int(card.get("epochs") or 0)
+        run.history = checkpoints.read_history(args.model, args.init_from)[: run.epoch]
+        grids = checkpoints.checkpoint_dir(args.model, args.init_from) / "samples.npz"
+        run.samples = list(torch.from_numpy(np.load(grids)["samples"]))[: run.epoch] if grids.exists() else []
+        run.stages = list(card.get("stages") or [])
+        if ddist.main:
+            print(f"{args.model}: weights from {args.init_from} (epoch {run.epoch}); the optimizers start afresh")
+    if args.resume and ddist.main:
+        begin = f"from {args.init_from}" if args.init_from else "from scratch"
         print(f"no state at {state_path}; starting {args.model} {begin}")
+    run.stage_first = run.epoch + 1
+    return run
 
-    sampler = torch.utils.data.DistributedSampler(
-        range(len(y_all)), num_replicas=ddist.world, rank=ddist.rank, shuffle=True, seed=args.seed
-    )
-    shift_gen = torch.Generator().manual_seed(args.seed + 7)
-    folder = None
-    started, last_seconds = time.time(), 0.0
-    for epoch in range(start_epoch, epochs):
+
+def train_epoch(task: Task, x_all, y_all, order: torch.Tensor, batch_size: int, aug_gen, bar_desc: str, progress: bool) -> dict:
+    """One pass over the training digits in ``order``; the mean of each logged value."""
+    from tqdm.auto import tqdm
+
+    device = task.device
+    task.model.train()
+    sums: dict[str, float] = {}
+    batches = order.split(batch_size)
+    bar = tqdm(batches, desc=bar_desc, disable=not progress, leave=True)
+    for i, idx in enumerate(bar, 1):
+        x = augmentation(task.augment, x_all[idx], aug_gen).to(device, non_blocking=True)
+        y = y_all[idx].to(device, non_blocking=True)
+        for k, v in task.step(x, y).items():
+            sums[k] = sums.get(k, 0.0) + v
+        if not bar.disable and (i % 10 == 0 or i == len(batches)):
+            bar.set_postfix({k: f"{float(v) / i:.4f}" for k, v in sums.items()})
+    task.model.eval()
+    return {k: float(v) / len(batches) for k, v in sums.items()}
+
+
+def save_state(args: TrainArgs, task: Task, run: Run) -> None:
+    path = _state_path(args)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": task.model.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
+        "rng": torch.get_rng_state(),
+        "task": task.extra_state(),
+        "run": dataclasses.asdict(run),
+    }
+    torch.save(state, str(path) + ".tmp")
+    os.replace(str(path) + ".tmp", path)
+
+
+def train(args: TrainArgs, progress: bool = True) -> Path | None:
+    """Train one model (one stage of its recipe); returns the checkpoint folder (on rank 0) or None."""
+    device, ddist = setup(args)
+    task = make_task(args, device, ddist)
+    epochs = args.epochs or (1 if args.smoke else task.epochs)
+    end = min(epochs, args.stop_after) if args.stop_after else epochs
+    batch_size = args.batch_size or (32 if args.smoke else task.batch_size)
+    run = start_from(args, task, ddist)
+    split, data = load_data(args)
+    x_all, y_all = split.train.floats(), split.train.labels
+    if device.type == "cuda":  # the whole set fits on a GPU: no host-to-device copy per step
+        x_all, y_all = x_all.to(device), y_all.to(device)
+    x_val, y_val = split.val.floats().to(device), split.val.labels.to(device)
+
+    # the schedule is a function of the lineage's epoch, so a resumed or continued run follows it
+    schedulers = [LambdaLR(opt, lambda k, e0=run.epoch: lr_at(1.0, task.lr_decay, e0 + k, epochs, args.anneal_epochs))
+                  for opt in task.optimizers.values()]
+    sampler = torch.utils.data.DistributedSampler(range(len(y_all)), num_replicas=ddist.world, rank=ddist.rank,
+                                                  shuffle=True, seed=args.seed)
+    aug_gen = torch.Generator().manual_seed(args.seed + 7)
+    folder, started, last_seconds = None, time.time(), 0.0
+    for epoch in range(run.epoch, end):
         if args.time_budget and time.time() - started + last_seconds > args.time_budget:
             if ddist.main:
                 print(f"{args.model}: stopping before epoch {epoch + 1}: the time budget of {args.time_budget:.0f} s would run out")
             break
-        lr_now = lr_at(task.lr, task.lr_decay, epoch, epochs, args.anneal_epochs)
-        for name, opt in task.optimizers.items():
-            for group in opt.param_groups:
-                group["lr"] = lr_at(task.base_lr(name), task.lr_decay, epoch, epochs, args.anneal_epochs)
+        lr_now = task.optimizers[next(iter(task.optimizers))].param_groups[0]["lr"]
         sampler.set_epoch(epoch)
         task.epoch = epoch
-        order = torch.tensor(list(iter(sampler)))
-        batches = order.split(batch_size)
-        model.train()
-        sums: dict[str, float] = {}
         t0 = time.time()
-        bar = tqdm(batches, desc=f"{args.model} {epoch + 1}/{epochs}", disable=not (progress and ddist.main), leave=True)
-        for i, idx in enumerate(bar, 1):
-            x = random_shift(x_all[idx], task.shift, shift_gen).to(device, non_blocking=True)
-            y = y_all[idx].to(device, non_blocking=True)
-            logs = task.step(x, y)
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            if not bar.disable and (i % 10 == 0 or i == len(batches)):
-                bar.set_postfix({k: f"{float(v) / i:.4f}" for k, v in sums.items()})
-        seconds = last_seconds = time.time() - t0
-        wall += seconds
-        model.eval()
-        row = {"epoch": epoch + 1, **{k: float(v) / len(batches) for k, v in sums.items()}}
+        row = {"epoch": epoch + 1}
+        row.update(train_epoch(task, x_all, y_all, torch.tensor(list(iter(sampler))), batch_size, aug_gen,
+                               f"{args.model} {epoch + 1}/{end}", progress and ddist.main))
+        last_seconds = time.time() - t0
         row.update(task.validate(x_val, y_val))
-        row["lr"] = lr_now
-        row["seconds"] = round(seconds, 2)
-        history.append(row)
+        row.update(lr=lr_now, seconds=round(last_seconds, 2), device=device_name(device))
+        for s in schedulers:
+            s.step()
+        run.epoch, run.stage_wall = epoch + 1, run.stage_wall + last_seconds
+        run.history.append(row)
         extra = task.end_epoch(epoch)
         if "samples" in extra:
-            extras["samples"].append(extra["samples"])
+            run.samples.append(extra["samples"])
         if ddist.main:
             print("  " + "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            state = {
-                "model": model.state_dict(),
-                "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
-                "epoch": epoch + 1,
-                "history": history,
-                "wall_time_s": wall,
-                "rng": torch.get_rng_state(),
-                "samples": extras["samples"],
-                "init_from": extras["init_from"],
-                "task": task.extra_state(),
-            }
-            torch.save(state, str(state_path) + ".tmp")
-            os.replace(str(state_path) + ".tmp", state_path)
-            folder = export(task.export_model(), args, history, wall, epoch + 1, epochs, batch_size, task.lr, device, ddist, extras)
+            save_state(args, task, run)
+            folder = export(task, args, run, epochs, batch_size, device, ddist, split, data)
     if ddist.enabled:
         dist.barrier()
         dist.destroy_process_group()
     return folder
 
 
-def export(model, args, history, wall, done, epochs, batch_size, lr, device, ddist, extras) -> Path:
-    """Write the checkpoint, its card and history.csv (and the GAN's sample grids)."""
-    dtype = getattr(torch, args.store_dtype) if args.store_dtype else None
-    card = {
-        "training": {
-            **{k: v for k, v in dataclasses.asdict(args).items() if k not in ("out", "state_dir", "resume")},
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "lr": lr,
-            "lr_decay": args.lr_decay if args.lr_decay is not None else TASKS[args.model].lr_decay,
-            **({"ema_decay": args.ema_decay or TASKS[args.model].ema_decay} if hasattr(TASKS[args.model], "ema_decay") else {}),
-            # the run these weights continue (--init-from): its epochs come before this card's
-            **({"init_from": extras["init_from"]} if extras.get("init_from") else {}),
-        },
-        "seed": args.seed,
-        "epochs": done,
-        "wall_time_s": round(wall, 1),
-        "sec_per_epoch": round(wall / max(done, 1), 1),
+def stage_record(args: TrainArgs, task: Task, run: Run, epochs: int, batch_size: int, device, ddist) -> dict:
+    """What this stage did, for the card's list of stages."""
+    return {
+        "name": args.stage or "train",
+        "epochs": [run.stage_first, run.epoch],
+        "schedule_epochs": epochs,
+        "batch_size": batch_size * ddist.world,
+        "lr": task.lr,
+        "lr_decay": task.lr_decay,
+        **({"anneal_epochs": args.anneal_epochs} if args.anneal_epochs else {}),
+        **({"ema_decay": task.ema_decay} if isinstance(task, GANTask) else {}),
+        "augment": task.augment,
+        **({"amp": args.amp} if args.amp else {}),
+        "config": dataclasses.asdict(task.model.config),
+        "start": f"the weights of epoch {run.init_from['epochs']}, fresh optimizers" if run.init_from else "scratch",
+        **({"grown": run.init_from["deepened"]} if run.init_from and "deepened" in run.init_from else {}),
         "device": device.type,
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-        "world_size": ddist.world,
+        "device_name": device_name(device),
+        "processes": ddist.world,
         "threads": torch.get_num_threads(),
-        "final": {k: v for k, v in history[-1].items() if k != "epoch"},
+        "wall_time_s": round(run.stage_wall, 1),
+        "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
     }
-    folder = checkpoints.save(model, args.model, args.out, card=card, dtype=dtype)
+
+
+def export(task: Task, args: TrainArgs, run: Run, epochs, batch_size, device, ddist, split: Holdout, data: dict) -> Path:
+    """Write the checkpoint, its card and history.csv (and the GAN's sample grids)."""
+    spec = MODELS[args.model]
+    stages = [*run.stages, stage_record(args, task, run, epochs, batch_size, device, ddist)]
+    card = {
+        "recipe": args.recipe,
+        "commit": git_commit(),
+        "data": data,
+        "validation": split.info,
+        "stages": stages,
+        "seed": args.seed,
+        "epochs": run.epoch,
+        "wall_time_s": round(sum(s.get("wall_time_s") or 0 for s in stages), 1),
+        "devices": sorted({s["device_name"] for s in stages}),
+        "training": {k: v for k, v in dataclasses.asdict(args).items()
+                     if k not in ("out", "state_dir", "resume", "data_root", "recipe", "init_from")},
+        "final": {k: v for k, v in run.history[-1].items() if k not in ("epoch", "device")},
+    }
+    dtype = None if spec.store_dtype == "float32" else getattr(torch, spec.store_dtype)
+    folder = checkpoints.save(task.export_model(), args.model, args.out, card=card, dtype=dtype)
     with open(folder / checkpoints.HISTORY, "w", newline="") as f:
-        keys = list(dict.fromkeys(k for row in history for k in row))
+        keys = list(dict.fromkeys(k for row in run.history for k in row))
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
-        w.writerows(history)
-    if extras["samples"]:
-        np.savez_compressed(folder / "samples.npz", samples=torch.stack(extras["samples"]).numpy())
+        w.writerows(run.history)
+    if run.samples:
+        np.savez_compressed(folder / "samples.npz", samples=torch.stack(run.samples).numpy())
     return folder
 
+
+# ----------------------------------------------------------------------------- recipes
+STAGE_KEYS = {"name", "epochs", "stop_after", "batch_size", "lr", "lr_decay", "anneal_epochs", "ema_decay", "amp",
+              "config", "augment", "threads", "ran_on", "note"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A shipped model's training, stage by stage (``recipes/<model>.toml``)."""
+
+    path: Path
+    model: str
+    seed: int
+    stages: list[dict]
+    sha256: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recipe:
+        path = Path(path)
+        raw = path.read_bytes()
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{path}: not a valid TOML file ({exc})") from None
+        model, stages = doc.get("model"), doc.get("stages")
+        if model not in TASKS:
+            raise ValueError(f"{path}: model must be one of {sorted(TASKS)}, not {model!r}")
+        if not isinstance(stages, list) or not stages:
+            raise ValueError(f"{path}: a recipe needs at least one [[stages]] table")
+        names, last = set(), 0
+        for i, stage in enumerate(stages):
+            unknown = set(stage) - STAGE_KEYS
+            if unknown:
+                raise ValueError(f"{path}: stage {i + 1} has unknown keys {sorted(unknown)}; allowed: {sorted(STAGE_KEYS)}")
+            if "name" not in stage or "epochs" not in stage or stage["name"] in names:
+                raise ValueError(f"{path}: stage {i + 1} needs a unique name and its epochs")
+            names.add(stage["name"])
+            end = stage.get("stop_after", stage["epochs"])
+            if end <= last:
+                raise ValueError(f"{path}: stage {stage['name']!r} ends at epoch {end}, not after the previous stage ({last})")
+            last = end
+            model_config(model, stage.get("config"))  # a bad config key fails here, not hours later
+        return cls(path=path, model=model, seed=int(doc.get("seed", 0)), stages=stages,
+                   sha256=hashlib.sha256(raw).hexdigest())
+
+    def card_entry(self) -> dict:
+        try:
+            shown = self.path.resolve().relative_to(checkpoints.ROOT).as_posix()
+        except ValueError:
+            shown = self.path.name
+        return {"path": shown, "sha256": self.sha256}
+
+
+def stage_args(recipe: Recipe, i: int, base: TrainArgs) -> TrainArgs:
+    """The arguments of stage ``i``: the base run's (device, data, out, smoke, resume), the
+    stage's choices, and the previous stage's export as the starting point. On fake data
+    (smoke) each stage runs one epoch."""
+    stage = recipe.stages[i]
+    choices = {k: v for k, v in stage.items() if k not in ("name", "ran_on", "note")}
+    if base.threads:  # the machine's choice: it changes speed, not what is learned
+        choices.pop("threads", None)
+    if base.smoke:
+        choices.update(epochs=i + 1, stop_after=None, anneal_epochs=min(choices.get("anneal_epochs") or 0, 1) or None,
+                       batch_size=min(choices.get("batch_size", 32), 32))
+    state_root = Path(base.state_dir) if base.state_dir else DEFAULT_STATE_DIR
+    last = i == len(recipe.stages) - 1
+    out = base.out if last else str(state_root / "recipes" / recipe.model / stage["name"])
+    init = str(state_root / "recipes" / recipe.model / recipe.stages[i - 1]["name"]) if i else None
+    return dataclasses.replace(base, model=recipe.model, seed=recipe.seed, stage=stage["name"], out=out, init_from=init,
+                               recipe=recipe.card_entry(), **choices)
+
+
+def train_recipe(recipe: Recipe, base: TrainArgs, progress: bool = True) -> Path | None:
+    """Replay ``recipe`` from nothing, stage after stage; with ``base.resume`` a stage whose
+    export is complete is skipped and an interrupted one goes on from its saved state."""
+    folder = None
+    for i, stage in enumerate(recipe.stages):
+        args = stage_args(recipe, i, base)
+        end = args.stop_after or args.epochs
+        done = checkpoints.checkpoint_dir(recipe.model, args.out)
+        if base.resume and i < len(recipe.stages) - 1 and (done / checkpoints.CARD).exists():
+            try:
+                if checkpoints.read_card(recipe.model, args.out).get("epochs") == end:
+                    print(f"{recipe.model}: stage {stage['name']!r} is done (epoch {end}); next")
+                    continue
+            except checkpoints.CheckpointError:
+                pass
+        print(f"{recipe.model}: stage {i + 1}/{len(recipe.stages)} {stage['name']!r} to epoch {end}")
+        folder = train(args, progress=progress)
+    return folder
