@@ -62,12 +62,18 @@ def erode(x: torch.Tensor, k: int = 3) -> torch.Tensor:
 
 
 def stroke_width(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Thicker strokes for ``w`` in (0, 1], thinner for ``w`` in [-1, 0): the dilated or eroded
-    image (its ink strength restored) blended in by |w| (per image, ``w`` of shape (B,))."""
+    """Thicker strokes for ``w`` in (0, 1], thinner for ``w`` in [-1, 0): the dilated or the
+    :func:`thinner` image blended in by |w| (per image, ``w`` of shape (B,))."""
     w = w.to(x.device, x.dtype).view(-1, 1, 1, 1)
-    thin = erode(x)
-    thin = (thin / thin.flatten(1).amax(1).clamp_min(0.5).view(-1, 1, 1, 1)).clamp_(0, 1)  # thinner, not fainter
-    return torch.where(w >= 0, x + w * (dilate(x) - x), x + (-w) * (thin - x))
+    return torch.where(w >= 0, x + w * (dilate(x) - x), x + (-w) * (thinner(x) - x))
+
+
+def thinner(x: torch.Tensor) -> torch.Tensor:
+    """Strokes half a pixel thinner on each side, at full ink strength: eroded at twice the
+    resolution (a 3 x 3 erosion at 28 px wipes out most of MNIST's 2-3 px strokes)."""
+    big = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    thin = F.avg_pool2d(erode(big), 2)
+    return (thin / thin.flatten(1).amax(1).clamp_min(0.5).view(-1, 1, 1, 1)).clamp_(0, 1)
 
 
 def handwriting(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

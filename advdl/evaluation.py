@@ -1,7 +1,8 @@
 """Measurements on the test set that go into each checkpoint's card (``scripts/evaluate.py``).
 
-- classifiers (CNN, CapsNet): test accuracy, and accuracy on the test set rotated from -60 to 60
-  degrees in 15-degree steps;
+- classifiers (CNN, CapsNet): test accuracy; accuracy on the test set rotated from -60 to 60
+  degrees in 15-degree steps; and on the test set restyled as other hands write
+  (:func:`advdl.augment.restyle`: marker, fine pen, slant, wobble), each style and their mean;
 - autoencoders: test BCE per pixel, PSNR and SSIM on clean input and on Gaussian-noisy input
   (factor 0.1 to 1.0, clipped);
 - DCGAN: the Frechet distance on the CNN's penultimate features between samples and the test
@@ -59,6 +60,21 @@ def evaluate_classifier(name: str, model, x: torch.Tensor, y: torch.Tensor, batc
     return out
 
 
+def evaluate_restyled(name: str, model, x: torch.Tensor, y: torch.Tensor, seed: int = 0, batch: int = 500, progress=None) -> dict:
+    """Accuracy on ``x`` redrawn in each of :data:`advdl.augment.STYLES` (the "other handwriting"
+    test), and the mean over the styles."""
+    from .augment import STYLES, restyle
+
+    predict = predict_fn(name, model)
+    per_style = {}
+    for i, style in enumerate(STYLES):
+        xs = torch.cat([restyle(xb, style, seed=seed * 1000 + 97 * i + j) for j, xb in enumerate(x.split(1000))])
+        per_style[style] = round(float((_batched(predict, xs, batch) == y).float().mean()), 5)
+        if progress:
+            progress(f"{name} restyled {style}: {per_style[style]:.4f}")
+    return {"restyled_accuracy": round(sum(per_style.values()) / len(per_style), 5), "restyled_by_style": per_style}
+
+
 def evaluate_autoencoder(model, x: torch.Tensor, seed: int = 0) -> dict:
     recon = _batched(model, x)
     out = {
@@ -105,6 +121,8 @@ def evaluate_gan(gan, cnn, x_train: torch.Tensor, x_test: torch.Tensor, n: int =
         "samples": n,
         "confident_share": round(float((conf >= 0.9).float().mean()), 4),
         "class_histogram": [round(float(h), 4) for h in hist],
+        "class_share_min": round(float(hist.min()), 4),
+        "class_share_max": round(float(hist.max()), 4),
         "frechet_distance": round(fd, 3),
         "frechet_floor": round(floor, 3),
         "frechet_ratio": round(fd / max(floor, 1e-9), 2),

@@ -168,11 +168,12 @@ def augmentation(kind: str, x: torch.Tensor, generator: torch.Generator) -> torc
     return x
 
 
-def lr_at(lr: float, decay: float, epoch: int, epochs: int, anneal: int | None = None) -> float:
-    """The learning rate of (0-based) ``epoch`` out of ``epochs``: ``decay`` per epoch, and with
-    ``anneal`` = N a linear fall over the last N epochs, to lr/N in the last one (as SNGAN's
-    schedule does; it depends only on the epoch, so a resumed run follows the same path)."""
-    factor = decay**epoch
+def lr_at(lr: float, decay: float, epoch: int, epochs: int, anneal: int | None = None, start: int = 0) -> float:
+    """The learning rate of (0-based) ``epoch`` out of ``epochs`` in a stage that began at epoch
+    ``start`` with rate ``lr``: ``decay`` per epoch of the stage, and with ``anneal`` = N a linear
+    fall over the last N epochs, to lr/N in the last one (as SNGAN's schedule does; it depends
+    only on the epoch, so a resumed run follows the same path)."""
+    factor = decay ** (epoch - start)
     if anneal:
         factor *= min(1.0, (epochs - epoch) / anneal)
     return lr * factor
@@ -636,7 +637,8 @@ def train(args: TrainArgs, progress: bool = True) -> Path | None:
     x_val, y_val = split.val.floats().to(device), split.val.labels.to(device)
 
     # the schedule is a function of the lineage's epoch, so a resumed or continued run follows it
-    schedulers = [LambdaLR(opt, lambda k, e0=run.epoch: lr_at(1.0, task.lr_decay, e0 + k, epochs, args.anneal_epochs))
+    schedulers = [LambdaLR(opt, lambda k, e0=run.epoch: lr_at(1.0, task.lr_decay, e0 + k, epochs, args.anneal_epochs,
+                                                              start=run.stage_first - 1))
                   for opt in task.optimizers.values()]
     sampler = torch.utils.data.DistributedSampler(range(len(y_all)), num_replicas=ddist.world, rank=ddist.rank,
                                                   shuffle=True, seed=args.seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from advdl.evaluation import frechet_distance
@@ -41,3 +42,23 @@ def test_frechet_distance_known_cases():
     assert frechet_distance(x, y) < 0.05
     shifted = frechet_distance(x, y + torch.tensor([3.0] + [0.0] * 7))
     assert abs(shifted - 9.0) < 0.3
+
+
+def test_frechet_distance_matches_scipy_on_anisotropic_covariances():
+    # the trace term Tr sqrt(Ca Cb) of covariances that neither commute nor are diagonal: a
+    # formula that dropped the square root, or took sqrt(Ca) sqrt(Cb), fails here
+    import numpy as np
+    from scipy import linalg
+
+    rng = np.random.default_rng(0)
+    d = 6
+    a = rng.standard_normal((5000, d)) @ rng.standard_normal((d, d)) * np.linspace(0.3, 3, d)
+    b = rng.standard_normal((5000, d)) @ rng.standard_normal((d, d)) + rng.standard_normal(d)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    assert not np.allclose(ca @ cb, cb @ ca, atol=1e-3)  # the hard case
+    covmean = linalg.sqrtm(ca @ cb).real
+    reference = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * np.trace(covmean)
+    ours = frechet_distance(torch.from_numpy(a), torch.from_numpy(b))
+    assert ours == pytest.approx(reference, rel=1e-6)
+    # and it is not the distance without the square root
+    assert abs(ours - (((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * np.trace(ca @ cb))) > 1

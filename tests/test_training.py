@@ -4,6 +4,7 @@ under torchrun."""
 from __future__ import annotations
 
 import csv
+import re
 import json
 import os
 import subprocess
@@ -15,7 +16,8 @@ import torch
 
 from advdl.checkpoints import load_model
 from advdl.models import MODELS
-from advdl.training import lr_at, random_shift
+from advdl.data import checksum, fake_split, holdout
+from advdl.training import Recipe, lr_at, random_shift
 from conftest import ROOT
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
@@ -39,11 +41,15 @@ def test_smoke_training_writes_a_loadable_checkpoint(smoke_all, name):
     out, _, _ = smoke_all
     model = load_model(name, out)
     card = json.loads((out / name / "card.json").read_text())
-    assert card["epochs"] == 1 and card["seed"] == 0 and card["device"] == "cpu"
+    assert card["epochs"] == 1 and card["seed"] == 0 and [s["device"] for s in card["stages"]] == ["cpu"]
     assert card["training"]["smoke"] is True and card["wall_time_s"] >= 0
+    # where the data came from, by checksum, and the hold-out it validated on; no machine paths
+    assert card["data"]["sha256"] == checksum(fake_split(160, seed=0)) and card["validation"]["size"] == 32
+    assert "data_root" not in card["training"] and str(ROOT) not in json.dumps(card)
     rows = list(csv.DictReader(open(out / name / "history.csv")))
     assert len(rows) == 1 and rows[0]["epoch"] == "1"
-    assert all(np.isfinite(float(v)) for k, v in rows[0].items())
+    assert all(np.isfinite(float(v)) for k, v in rows[0].items() if k != "device")
+    assert rows[0]["device"]  # where each epoch ran
     assert not model.training
 
 
@@ -144,12 +150,12 @@ def test_gan_ships_the_averaged_generator_and_trains_in_bf16(tmp_path):
                 "--state-dir", str(state), "--threads", "1"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((out / "dcgan" / "card.json").read_text())
-    assert card["training"]["amp"] == "bf16" and card["training"]["ema_decay"] == 0.999
+    assert card["training"]["amp"] == "bf16" and card["stages"][0]["ema_decay"] == 0.999
     saved = torch.load(state / "dcgan-smoke" / "state.pt", weights_only=True)
     shipped = load_model("dcgan", out).generator.state_dict()
     weights = [k for k in shipped if "running_" not in k and "num_batches" not in k]
     # the shipped generator is the moving average, not the last step's weights
-    assert all(torch.allclose(shipped[k], saved["task"]["ema"][k]) for k in weights)
+    assert all(torch.allclose(shipped[k], saved["task"]["ema"][f"module.{k}"]) for k in weights)
     assert any(not torch.allclose(shipped[k], saved["model"][f"generator.{k}"]) for k in weights)
     # its BatchNorm statistics were measured for the averaged weights: finite and positive
     assert all(torch.isfinite(shipped[k]).all() and (shipped[k] > 0).all() for k in shipped if k.endswith("running_var"))
@@ -200,8 +206,9 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     assert [r["epoch"] for r in csv.DictReader(open(second / "dcgan" / "history.csv"))] == ["1", "2", "3"]
     grids = np.load(second / "dcgan" / "samples.npz")["samples"]
     assert grids.shape[0] == 3 and np.array_equal(grids[:2], np.load(first / "dcgan" / "samples.npz")["samples"])
-    source = after.card["training"]["init_from"]
-    assert source["epochs"] == 2 and source["root"] == str(first)
+    # the card lists both runs as stages, the second starting from the first's weights
+    assert [st["epochs"] for st in after.card["stages"]] == [[1, 2], [3, 3]]
+    assert after.card["stages"][1]["start"] == "the weights of epoch 2, fresh optimizers"
     # a different config than the source's is refused
     bad = run(["--model", "dcgan", "--smoke", "--epochs", "3", "--init-from", str(first), "--out", str(tmp_path / "c"),
                "--state-dir", str(tmp_path / "s3")])
@@ -212,22 +219,10 @@ def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
     assert deeper.returncode == 0, deeper.stderr[-3000:]
     assert "deepened {'g_refine': [1, 2]}" in deeper.stdout
     grown = load_model("dcgan", tmp_path / "d")
-    assert grown.config.g_refine == 2 and grown.card["training"]["init_from"]["deepened"] == {"g_refine": [1, 2]}
+    assert grown.config.g_refine == 2 and grown.card["stages"][-1]["grown"] == {"g_refine": [1, 2]}
     z = torch.randn(16, 100, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert (grown.generate(z) - start.generate(z)).abs().mean() < 0.02
-
-
-def test_compiled_training_matches_the_eager_one(tmp_path):
-    # --compile runs the steps through torch.compile; the weights it ships are the same model's
-    common = ["--model", "ae_plain", "--smoke", "--threads", "1", "--seed", "3"]
-    for name, extra in (("eager", []), ("compiled", ["--compile"])):
-        proc = run(common + extra + ["--out", str(tmp_path / name), "--state-dir", str(tmp_path / f"s-{name}")])
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    eager, compiled = load_model("ae_plain", tmp_path / "eager"), load_model("ae_plain", tmp_path / "compiled")
-    assert compiled.card["training"]["compile"] is True and eager.card["training"]["compile"] is False
-    for (k, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=k)
 
 
 def test_lr_at_decays_per_epoch_and_anneals_over_the_last_epochs():
@@ -244,7 +239,7 @@ def test_anneal_and_ema_decay_reach_the_run_and_its_card(tmp_path):
                          "--state-dir", str(tmp_path / "s")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((out / "dcgan" / "card.json").read_text())
-    assert card["training"]["anneal_epochs"] == 2 and card["training"]["ema_decay"] == 0.5
+    assert card["training"]["anneal_epochs"] == 2 and card["stages"][0]["ema_decay"] == 0.5
     lrs = [float(r["lr"]) for r in csv.DictReader(open(out / "dcgan" / "history.csv"))]
     assert lrs == pytest.approx([1e-3, 1e-3, 5e-4])
     # only the GAN keeps a weight average
@@ -269,90 +264,7 @@ def test_capsnet_trains_its_convolutions_in_bf16_and_ships_float32(tmp_path):
     model = load_model("capsnet", out)
     assert model.card["training"]["amp"] == "bf16" and model.conv_dtype is None  # inference stays float32
     bad = run(["--model", "cnn", "--smoke", "--amp", "bf16", "--out", str(out)])
-    assert bad.returncode == 2 and "--amp applies to dcgan and capsnet" in bad.stderr
-
-
-def test_r1_penalises_the_discriminators_gradient_at_real_images_every_fourth_step_and_d_has_its_own_rate(tmp_path):
-    from advdl.models.gan import DCGAN, DCGANConfig
-    from advdl.training import Dist, GANTask, TrainArgs
-
-    torch.manual_seed(0)
-    model = DCGAN(DCGANConfig(ngf=8, ndf=8))
-    task = GANTask(model, TrainArgs(model="dcgan", r1=3.0), torch.device("cpu"), Dist())
-    real = torch.rand(6, 1, 28, 28) * 2 - 1
-    D = model.discriminator
-    # by hand: gamma/2 * 4 (lazy, every 4th step) * mean |grad_x D(x)|^2, back-propagated into D
-    x = real.clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    expected_value = g.pow(2).flatten(1).sum(1).mean()
-    expected = torch.autograd.grad(expected_value * 3.0 / 2 * 4, list(D.parameters()), allow_unused=True)
-    D.zero_grad()
-    value = task.r1_penalty(real)
-    assert value.item() == pytest.approx(expected_value.item(), rel=1e-5) and value.item() > 0
-    for p, e in zip(D.parameters(), expected):  # (biases before a BatchNorm have no say in it)
-        assert (p.grad is None or not p.grad.any()) if e is None else torch.allclose(p.grad, e, atol=1e-6)
-    assert sum(p.grad.abs().sum() for p in D.parameters() if p.grad is not None) > 0
-    # in training it runs on steps 0, 4, 8, ...; without --r1 never
-    calls = []
-    task.r1_penalty = lambda r: calls.append(task.steps) or torch.tensor(1.0)
-    for _ in range(9):
-        logs = task.step(torch.rand(4, 1, 28, 28), None)
-    assert calls == [0, 4, 8] and "r1" in logs
-    plain = GANTask(DCGAN(DCGANConfig(ngf=8, ndf=8)), TrainArgs(model="dcgan"), torch.device("cpu"), Dist())
-    assert "r1" not in plain.step(torch.rand(4, 1, 28, 28), None)
-    # the card records it; a model without a discriminator refuses it
-    out = tmp_path / "ck"
-    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--r1", "0.5", "--lr-d", "6e-4",
-                "--epochs", "2", "--anneal-epochs", "2", "--threads", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    card = json.loads((out / "dcgan" / "card.json").read_text())
-    assert card["training"]["r1"] == 0.5 and card["training"]["lr_d"] == 6e-4
-    assert "r1" in open(out / "dcgan" / "history.csv").readline()
-    # the discriminator's own rate, under the same schedule as the generator's (halved in the last epoch)
-    saved = torch.load(tmp_path / "s" / "dcgan-smoke" / "state.pt", weights_only=True)["optimizers"]
-    assert saved["opt_d"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
-    assert saved["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
-    for flag in ("--r1", "--lr-d"):
-        bad = run(["--model", "cnn", "--smoke", flag, "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
-        assert bad.returncode != 0 and flag in bad.stderr and "Traceback" not in bad.stderr
-
-
-def test_topk_trains_the_generator_on_the_samples_the_discriminator_rates_most_real(tmp_path):
-    import torch.nn.functional as F
-
-    from advdl.models.gan import DCGAN, DCGANConfig
-    from advdl.training import Dist, GANTask, TrainArgs
-
-    torch.manual_seed(0)
-    task = GANTask(DCGAN(DCGANConfig(ngf=8, ndf=8)), TrainArgs(model="dcgan", topk=0.5), torch.device("cpu"), Dist())
-    # the share falls from the whole batch by 1 % an epoch, down to the floor given
-    assert task.topk_share() == 1.0
-    task.epoch = 10
-    assert task.topk_share() == pytest.approx(0.99**10)
-    task.epoch = 200
-    assert task.topk_share() == 0.5
-    seen, generate, update = {}, task.G, task.update
-    task.G = lambda z: seen.setdefault("fake", generate(z))
-
-    def check(loss, name):  # G's loss, against D as it is now (updated this step), over the best half
-        scores = task.D(seen["fake"]).float().flatten()
-        best = scores.topk(4).values
-        assert loss.item() == pytest.approx(F.binary_cross_entropy_with_logits(best, torch.ones(4)).item(), rel=1e-5)
-        assert loss.item() < F.binary_cross_entropy_with_logits(scores, torch.ones(8)).item()
-        seen["checked"] = True
-        update(loss, name)
-
-    task.update = check
-    task.step(torch.rand(8, 1, 28, 28), None)
-    assert seen["checked"]
-    out = tmp_path / "ck"
-    proc = run(["--model", "dcgan", "--smoke", "--config", "ngf=8", "--config", "ndf=8", "--topk", "0.75",
-                "--threads", "1", "--out", str(out), "--state-dir", str(tmp_path / "s")])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads((out / "dcgan" / "card.json").read_text())["training"]["topk"] == 0.75
-    for model, value in (("cnn", "0.5"), ("dcgan", "0"), ("dcgan", "1.5")):
-        bad = run(["--model", model, "--smoke", "--topk", value, "--out", str(out), "--state-dir", str(tmp_path / "s")])
-        assert bad.returncode != 0 and "--topk" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode != 0 and "cnn trains in float32 only" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_deepen_adds_generator_layers_that_start_as_the_identity():
@@ -385,3 +297,158 @@ def test_deepen_adds_generator_layers_that_start_as_the_identity():
         assert (fresh.generate(z) - before).abs().mean() > 10 * (after - before).abs().mean()
     with pytest.raises(ValueError, match="cannot go down"):
         deepen(deeper, 1)
+
+
+def test_deepen_discriminator_adds_layers_that_start_near_the_identity():
+    from advdl.models.gan import DCGAN, DCGANConfig, deepen_discriminator
+
+    torch.manual_seed(0)
+    gan = DCGAN(DCGANConfig(ngf=16, ndf=8)).eval()
+    deeper = deepen_discriminator(gan, 2)
+    assert deeper.config.d_refine == 2 and not deeper.training
+    assert sum(p.numel() for p in deeper.discriminator.parameters()) == \
+        sum(p.numel() for p in gan.discriminator.parameters()) + 2 * (16 * 16 * 9 + 2 * 16)
+    x = gan.generate(torch.randn(256, 100)).detach()
+    with torch.no_grad():
+        before, after = gan.discriminator(x * 2 - 1), deeper.discriminator(x * 2 - 1)
+        assert torch.corrcoef(torch.stack([before, after]))[0, 1] > 0.95  # the same judgement, nearly
+        assert torch.equal(gan.generate(x[:4, 0, 0, :100]), deeper.generate(x[:4, 0, 0, :100]))  # G untouched
+    fresh = DCGAN(DCGANConfig(ngf=16, ndf=8, d_refine=2)).eval()
+    with torch.no_grad():
+        assert torch.corrcoef(torch.stack([before, fresh.discriminator(x * 2 - 1)]))[0, 1] < 0.9
+    with pytest.raises(ValueError, match="cannot go down"):
+        deepen_discriminator(deeper, 1)
+
+
+def test_the_holdout_is_fixed_disjoint_and_never_trained_on(tmp_path):
+    full = fake_split(160, seed=0)
+    a, b = holdout(full, size=32), holdout(full, size=32)
+    assert np.array_equal(a.val_indices, b.val_indices) and a.info == b.info  # fixed by its own seed
+    assert len(a.train) == 128 and len(a.val) == 32
+    assert not np.array_equal(a.val_indices, holdout(full, size=32, seed=1).val_indices)
+    # disjoint: no hold-out image is among the training images (fake digits differ by their noise)
+    train_rows = {bytes(r) for r in a.train.images.numpy().reshape(128, -1)}
+    assert not any(bytes(r) in train_rows for r in a.val.images.numpy().reshape(32, -1))
+    with pytest.raises(ValueError):
+        holdout(full, size=160)
+
+
+def test_training_batches_draw_only_from_the_training_digits(monkeypatch, tmp_path):
+    # every image a step sees comes from the training part of the split, never the hold-out
+    from advdl import training
+
+    seen = []
+    real_step = training.ClassifierTask.step
+    monkeypatch.setattr(training.ClassifierTask, "step", lambda self, x, y: (seen.append(y.clone()), real_step(self, x, y))[1])
+    monkeypatch.setattr(training.ClassifierTask, "augment", "none")
+    calls = []
+    real_aug = training.augmentation
+    monkeypatch.setattr(training, "augmentation", lambda kind, x, g: (calls.append(x.clone()), real_aug(kind, x, g))[1])
+    training.train(training.TrainArgs(model="cnn", smoke=True, out=str(tmp_path / "ck"), state_dir=str(tmp_path / "s"),
+                                      threads=1), progress=False)
+    split = holdout(fake_split(160, seed=0), size=32)
+    train_rows = {bytes(r) for r in (split.train.floats().numpy() * 255).round().astype(np.uint8).reshape(128, -1)}
+    batch_rows = [bytes(r) for r in (torch.cat(calls).numpy() * 255).round().astype(np.uint8).reshape(-1, 784)]
+    assert len(batch_rows) == 128 and all(r in train_rows for r in batch_rows)
+
+
+def test_recipes_replay_stage_by_stage_with_growth_and_new_batch_sizes(tmp_path):
+    # the shipped DCGAN's recipe on fake data: one epoch per stage, each from the previous
+    # stage's weights, the generator and discriminator deepened where the recipe says
+    out, state = tmp_path / "ck", tmp_path / "s"
+    proc = run(["--recipe", str(ROOT / "recipes" / "dcgan.toml"), "--smoke", "--out", str(out), "--state-dir", str(state),
+                "--threads", "1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recipe = Recipe.load(ROOT / "recipes" / "dcgan.toml")
+    gan = load_model("dcgan", out)
+    final = recipe.stages[-1]["config"]
+    assert (gan.config.g_refine, gan.config.d_refine) == (int(final["g_refine"]), int(final["d_refine"]))
+    stages = gan.card["stages"]
+    assert [s["name"] for s in stages] == [s["name"] for s in recipe.stages]
+    assert [s["epochs"] for s in stages] == [[i + 1, i + 1] for i in range(len(stages))]
+    assert any("g_refine" in s.get("grown", {}) for s in stages) and any("d_refine" in s.get("grown", {}) for s in stages)
+    assert gan.card["recipe"] == {"path": "recipes/dcgan.toml", "sha256": recipe.sha256}
+    # --resume after the end: every stage is done, nothing is trained again
+    again = run(["--recipe", str(ROOT / "recipes" / "dcgan.toml"), "--smoke", "--out", str(out), "--state-dir", str(state),
+                 "--threads", "1", "--resume"])
+    assert again.returncode == 0 and again.stdout.count("is done") == len(recipe.stages) - 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model = 'cnn'\n", "at least one [[stages]]"),
+    ("model = 'resnet'\n[[stages]]\nname='a'\nepochs=1\n", "model must be one of"),
+    ("model = 'cnn'\n[[stages]]\nname='a'\nepochs=1\nlr_d=3\n", "unknown keys ['lr_d']"),
+    ("model = 'cnn'\n[[stages]]\nname='a'\nepochs=3\n[[stages]]\nname='b'\nepochs=2\n", "not after the previous stage"),
+    ("model = 'cnn'\n[[stages]]\nname='a'\nepochs=1\nconfig={width=3}\n", "has no config field 'width'"),
+    ("model = [\n", "not a valid TOML file"),
+])
+def test_a_bad_recipe_is_refused_in_one_line(tmp_path, text, message):
+    path = tmp_path / "r.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Recipe.load(path)
+    proc = run(["--recipe", str(path), "--smoke", "--out", str(tmp_path / "ck")])
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_shipped_recipe_loads_and_names_its_model():
+    for path in sorted((ROOT / "recipes").glob("*.toml")):
+        recipe = Recipe.load(path)
+        assert path.stem == recipe.model and recipe.stages
+
+
+def test_handwriting_augmentation_changes_pose_and_stroke_within_its_ranges():
+    from advdl import augment
+
+    x = torch.zeros(256, 1, 28, 28)
+    x[:, 0, 8:20, 13:15] = 1.0  # a vertical bar, 2 px wide
+    y = augment.handwriting(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    assert not torch.equal(augment.handwriting(x, torch.Generator().manual_seed(1)), y)
+    ink = y.sum((1, 2, 3))
+    assert ink.min() > 0.4 * x[0].sum() and ink.max() < 2.5 * x[0].sum()  # thinner and thicker, never wiped out
+    assert ink.std() > 0.1 * ink.mean()
+    # the bar's angle varies (rotation and shear), within about ±(15° + atan 0.3) of vertical
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    w = y[:, 0]
+    my, mx = (w * yy).sum((1, 2)) / w.sum((1, 2)), (w * xx).sum((1, 2)) / w.sum((1, 2))
+    cov_xy = (w * (xx - mx[:, None, None]) * (yy - my[:, None, None])).sum((1, 2))
+    var_y = (w * (yy - my[:, None, None]) ** 2).sum((1, 2))
+    tilt = torch.rad2deg(torch.atan(cov_xy / var_y))
+    assert tilt.abs().max() < 15 + 17 + 3 and tilt.std() > 5
+    # the thicker and thinner variants of stroke_width
+    thick = augment.stroke_width(x[:2], torch.tensor([1.0, -1.0]))
+    assert thick[0].sum() > x[0].sum() * 1.5 and thick[1].sum() < x[0].sum() * 0.8
+
+
+@pytest.mark.parametrize("style", ["marker", "fine", "slant", "wobble"])
+def test_restyled_digits_are_prepared_like_the_labs_drawings(style):
+    from advdl import augment
+    from advdl.data import load_samples
+
+    x = load_samples().images[:40].unsqueeze(1).float() / 255
+    r = augment.restyle(x, style, seed=0)
+    assert r.shape == x.shape and r.dtype == torch.float32 and r.min() >= 0 and r.max() <= 1.0001
+    assert torch.equal(r, augment.restyle(x, style, seed=0))  # reproducible
+    assert (r - x).abs().mean() > 0.02  # changed
+    # the lab's preparation: ink inside the central 20 x 20 box's reach, centred by mass
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    w = r[:, 0]
+    cy, cx = (w * yy).sum((1, 2)) / w.sum((1, 2)), (w * xx).sum((1, 2)) / w.sum((1, 2))
+    assert ((cy - 13.5).abs() < 1.5).all() and ((cx - 13.5).abs() < 1.5).all()
+    ink = x[:, 0].sum((1, 2))
+    if style == "marker":
+        assert (w.sum((1, 2)) > ink).float().mean() > 0.8
+    if style == "fine":
+        assert (w.sum((1, 2)) < ink).float().mean() > 0.8
+
+
+def test_a_stage_starts_at_its_own_rate_and_decays_from_there(tmp_path):
+    # the second run continues at epoch 2 with its own --lr: its first epoch trains at that rate
+    common = ["--model", "ae_plain", "--smoke", "--threads", "1", "--lr-decay", "0.5"]
+    assert run(common + ["--epochs", "2", "--out", str(tmp_path / "a"), "--state-dir", str(tmp_path / "s1")]).returncode == 0
+    proc = run(common + ["--epochs", "4", "--lr", "4e-3", "--init-from", str(tmp_path / "a"), "--out", str(tmp_path / "b"),
+                         "--state-dir", str(tmp_path / "s2")])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lrs = [float(r["lr"]) for r in csv.DictReader(open(tmp_path / "b" / "ae_plain" / "history.csv"))]
+    assert lrs == pytest.approx([1e-3, 5e-4, 4e-3, 2e-3])
