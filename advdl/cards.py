@@ -1,13 +1,34 @@
 """What the home page says about each model: its headline measures beside the published anchors.
 
-Numbers come from the checkpoint cards (written by ``scripts/evaluate.py``); the anchors are the
-figures the issue tracker and the course cite.
+Numbers come from the checkpoint cards (written by ``scripts/evaluate.py``); the anchors and bars
+are on the model's registry entry (``advdl.models.MODELS``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from .models import MODELS
+
+#: the measures each model's card shows first, and how each is written
+HEADLINES = {
+    "cnn": ("test_error_pct", "restyled_accuracy"),
+    "capsnet": ("test_error_pct", "restyled_accuracy"),
+    "ae_plain": ("test_bce",),
+    "ae_deep": ("test_bce",),
+    "ae_conv": ("test_bce",),
+    "ae_denoise": ("psnr_gain_over_conv_at_0.5",),
+    "dcgan": ("confident_share", "frechet_ratio"),
+}
+FORMATS = {
+    "test_error_pct": ("{:.2f}", " %"),
+    "restyled_accuracy": ("{:.1%}", ""),
+    "test_bce": ("{:.4f}", ""),
+    "psnr_gain_over_conv_at_0.5": ("{:+.1f}", " dB"),
+    "confident_share": ("{:.1%}", ""),
+    "frechet_ratio": ("{:.1f}", " ×"),
+}
 
 
 @dataclass(frozen=True)
@@ -17,26 +38,19 @@ class Measure:
     anchor: str  # the published figure, with its source
 
 
-def _fmt(value: Any, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def headline(name: str, card: dict[str, Any]) -> list[Measure]:
-    m = card.get("metrics", {}) or {}
-    if name == "cnn":
-        return [Measure("card.test_error", _fmt(m.get("test_error_pct"), ".2f") + (" %" if "test_error_pct" in m else ""), "0.39 % (Sabour et al. 2017 baseline, 35 M parameters)")]
-    if name == "capsnet":
-        return [Measure("card.test_error", _fmt(m.get("test_error_pct"), ".2f") + (" %" if "test_error_pct" in m else ""), "0.25 % (Sabour et al. 2017)")]
-    if name in ("ae_plain", "ae_deep", "ae_conv"):
-        anchor = {"ae_plain": "≈ 0.09 (Keras blog, 50 epochs)", "ae_deep": "≈ 0.08 (Keras blog, 100 epochs)", "ae_conv": "0.062 (keras.io, 50 epochs)"}[name]
-        return [Measure("card.test_bce", _fmt(m.get("test_bce"), ".4f"), anchor)]
-    if name == "ae_denoise":
-        gain = m.get("psnr_gain_over_conv_at_0.5")
-        return [Measure("card.denoise_gain", _fmt(gain, "+.1f") + (" dB" if gain is not None else ""), "≥ +4 dB (this project's bar)")]
-    if name == "dcgan":
-        share, ratio = m.get("confident_share"), m.get("frechet_ratio")
-        return [
-            Measure("card.confident", _fmt(share, ".1%"), "≥ 90 % (this project's bar)"),
-            Measure("card.frechet", _fmt(ratio, ".1f") + (" ×" if ratio is not None else ""), "≤ 10 × the train–test floor"),
-        ]
-    return []
+    metrics = card.get("metrics", {}) or {}
+    anchors = {a.metric: a for a in MODELS[name].anchors}
+    out = []
+    for metric in HEADLINES.get(name, ()):
+        spec, unit = FORMATS[metric]
+        value = metrics.get(metric)
+        anchor = anchors.get(metric)
+        out.append(Measure(f"card.{metric}", "—" if value is None else spec.format(value) + unit,
+                           f"{anchor.value} ({anchor.source})" if anchor else "—"))
+    return out
+
+
+def test_set_seen(card: dict[str, Any]) -> bool:
+    """Whether the model saw the test set while it was made (validation or a choice of epoch)."""
+    return bool((card.get("validation") or {}).get("test_set_seen"))

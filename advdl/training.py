@@ -489,6 +489,7 @@ class Run:
     stage_wall: float = 0.0  # seconds of this stage's epochs
     stage_first: int = 1  # this stage's first epoch
     init_from: dict | None = None
+    commit: str | None = None  # the code this stage runs: the commit when it started
 
 
 def _state_path(args: TrainArgs) -> Path:
@@ -585,6 +586,7 @@ def start_from(args: TrainArgs, task: Task, ddist: Dist) -> Run:
         begin = f"from {args.init_from}" if args.init_from else "from scratch"
         print(f"no state at {state_path}; starting {args.model} {begin}")
     run.stage_first = run.epoch + 1
+    run.commit = git_commit()
     return run
 
 
@@ -697,7 +699,7 @@ def stage_record(args: TrainArgs, task: Task, run: Run, epochs: int, batch_size:
         "processes": ddist.world,
         "threads": torch.get_num_threads(),
         "wall_time_s": round(run.stage_wall, 1),
-        "commit": git_commit(),
+        "commit": run.commit,
         "date": datetime.date.today().isoformat(),
     }
 
@@ -708,7 +710,7 @@ def export(task: Task, args: TrainArgs, run: Run, epochs, batch_size, device, dd
     stages = [*run.stages, stage_record(args, task, run, epochs, batch_size, device, ddist)]
     card = {
         "recipe": args.recipe,
-        "commit": git_commit(),
+        "commit": run.commit,
         "data": data,
         "validation": split.info,
         "stages": stages,
@@ -804,20 +806,25 @@ def stage_args(recipe: Recipe, i: int, base: TrainArgs) -> TrainArgs:
 
 
 def train_recipe(recipe: Recipe, base: TrainArgs, progress: bool = True) -> Path | None:
-    """Replay ``recipe`` from nothing, stage after stage; with ``base.resume`` a stage whose
-    export is complete is skipped and an interrupted one goes on from its saved state."""
+    """Replay ``recipe`` from nothing, stage after stage; with ``base.resume`` the stages up to
+    the last one whose export is complete are skipped, and an interrupted one goes on from its
+    saved state."""
+    first = 0
+    if base.resume:
+        for i in range(len(recipe.stages) - 2, -1, -1):
+            args = stage_args(recipe, i, base)
+            try:
+                if checkpoints.read_card(recipe.model, args.out).get("epochs") == (args.stop_after or args.epochs):
+                    first = i + 1
+                    break
+            except checkpoints.CheckpointError:
+                continue
     folder = None
     for i, stage in enumerate(recipe.stages):
         args = stage_args(recipe, i, base)
-        end = args.stop_after or args.epochs
-        done = checkpoints.checkpoint_dir(recipe.model, args.out)
-        if base.resume and i < len(recipe.stages) - 1 and (done / checkpoints.CARD).exists():
-            try:
-                if checkpoints.read_card(recipe.model, args.out).get("epochs") == end:
-                    print(f"{recipe.model}: stage {stage['name']!r} is done (epoch {end}); next")
-                    continue
-            except checkpoints.CheckpointError:
-                pass
-        print(f"{recipe.model}: stage {i + 1}/{len(recipe.stages)} {stage['name']!r} to epoch {end}")
+        if i < first:
+            print(f"{recipe.model}: stage {stage['name']!r} is done (epoch {args.stop_after or args.epochs}); next")
+            continue
+        print(f"{recipe.model}: stage {i + 1}/{len(recipe.stages)} {stage['name']!r} to epoch {args.stop_after or args.epochs}")
         folder = train(args, progress=progress)
     return folder

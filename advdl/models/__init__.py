@@ -73,7 +73,8 @@ MODELS: dict[str, ModelSpec] = {
     for s in [
         ModelSpec("cnn", CNN, CNNConfig, "CNN baseline",
                   bars=(Bar("test_accuracy", ">=", 0.994), Bar("restyled_accuracy", ">=", 0.98)),
-                  anchors=(Anchor("test_error_pct", "0.39 %", "Sabour et al. 2017, baseline CNN of 35 M parameters"),)),
+                  anchors=(Anchor("test_error_pct", "0.39 %", "Sabour et al. 2017, baseline CNN of 35 M parameters"),
+                           Anchor("restyled_accuracy", "≥ 98 %", "this project's bar")), store_dtype="float32"),
         ModelSpec("ae_plain", PlainAutoencoder, PlainAEConfig, "Plain autoencoder",
                   bars=(Bar("test_bce", "<=", 0.095),), anchors=(Anchor(_AE_ANCHOR, "≈ 0.09", "Keras blog, 50 epochs"),)),
         ModelSpec("ae_deep", DeepAutoencoder, DeepAEConfig, "Deep autoencoder",
@@ -90,7 +91,8 @@ MODELS: dict[str, ModelSpec] = {
                            Anchor("frechet_ratio", "≤ 10 ×", "the train–test floor")), amp=True),
         ModelSpec("capsnet", CapsNet, CapsNetConfig, "CapsNet",
                   bars=(Bar("test_accuracy", ">=", 0.995),),
-                  anchors=(Anchor("test_error_pct", "0.25 %", "Sabour et al. 2017"),), store_dtype="float16", amp=True),
+                  anchors=(Anchor("test_error_pct", "0.25 %", "Sabour et al. 2017"),
+                           Anchor("restyled_accuracy", "≥ 98 %", "this project's bar")), store_dtype="float16", amp=True),
     ]
 }
 AUTOENCODERS = ("ae_plain", "ae_deep", "ae_conv", "ae_denoise")
