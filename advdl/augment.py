@@ -63,10 +63,17 @@ def erode(x: torch.Tensor, k: int = 3) -> torch.Tensor:
 
 
 def stroke_width(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Thicker strokes for ``w`` in (0, 1], thinner for ``w`` in [-1, 0): the dilated or the
-    :func:`thinner` image blended in by |w| (per image, ``w`` of shape (B,))."""
+    """Thicker strokes for ``w`` in (0, 1] (the dilated image blended in by w: up to a pixel on
+    each side), thinner for ``w`` in [-1, 0) (up to a pixel on each side, a fine pen's line: the
+    image blended towards :func:`thinner` for |w| <= 0.5, then towards it applied twice); per
+    image, ``w`` of shape (B,)."""
     w = w.to(x.device, x.dtype).view(-1, 1, 1, 1)
-    return torch.where(w >= 0, x + w * (dilate(x) - x), x + (-w) * (thinner(x) - x))
+    half = thinner(x)
+    one = thinner(half)
+    a = (-2 * w).clamp(0, 1)  # 0 -> 1 over w in [0, -0.5]
+    b = (-2 * w - 1).clamp(0, 1)  # 0 -> 1 over w in [-0.5, -1]
+    thin = x + a * (half - x) + b * (one - half)
+    return torch.where(w >= 0, x + w * (dilate(x) - x), thin)
 
 
 def thinner(x: torch.Tensor) -> torch.Tensor:
@@ -78,8 +85,9 @@ def thinner(x: torch.Tensor) -> torch.Tensor:
 
 
 def handwriting(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The training augmentation: a random stroke width, then a random affine map (rotation
-    within ±15°, scale 0.85-1.15, shear within ±0.3, shift within ±2 px), per image."""
+    """The training augmentation: a random stroke width (up to a pixel thicker or thinner on
+    each side), then a random affine map (rotation within ±15°, scale 0.85-1.15, shear within
+    ±0.3, shift within ±2 px), per image."""
     B = x.shape[0]
     x = stroke_width(x, _uniform(B, -1.0, 1.0, generator))
     angle = torch.deg2rad(_uniform(B, -ROTATE_DEG, ROTATE_DEG, generator))

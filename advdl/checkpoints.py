@@ -203,6 +203,9 @@ def load_model(name: str, root: str | Path | None = None, device: str | torch.de
             tensors[key] = t.float()
     model.load_state_dict(tensors, strict=True)
     model.card = card
+    st_ = path.stat()
+    # what caches of derived data key on: the checkpoint, not the object (Python reuses ids)
+    model.stamp = f"{name}:{st_.st_mtime_ns}:{st_.st_size}"
     return model.to(device).eval()
 
 

@@ -60,7 +60,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
 
     results = {}
     if clean is not None and models:
-        inputs, sweeps = _noise_sweep(models, tuple((n, id(m)) for n, m in models.items()), clean, kind, int(seed), use_clean)
+        inputs, sweeps = _noise_sweep(models, tuple((n, m.stamp) for n, m in models.items()), clean, kind, int(seed), use_clean)
         names = list(sweeps)
         captions, metrics = [], []
         for i in range(len(STRENGTHS)):

@@ -3,24 +3,22 @@
 
     python scripts/precompute.py --data-root ../shared/data
 
-Writes checkpoints/ae_plain/latent_map.npz: the plain autoencoder's codes of the test set,
-projected to 2-D by PCA (fitted on all 10 000 test codes), for --points digits drawn evenly
-over the classes, with the digits themselves.
+Writes checkpoints/ae_plain/latent_map.npz: the plain autoencoder's codes of the hold-out (the
+5 000 training digits no model trains on, advdl.data.holdout), projected to 2-D by PCA (fitted
+on all 5 000 codes), for --points digits drawn evenly over the classes, with the digits
+themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from advdl import checkpoints  # noqa: E402
-from advdl.data import fake_split, load_split  # noqa: E402
-from advdl.latent_map import FILENAME, build_latent_map  # noqa: E402
+from advdl import checkpoints
+from advdl.data import fake_split, holdout, load_split
+from advdl.latent_map import FILENAME, build_latent_map
 
 
 def main(argv=None) -> int:
@@ -31,7 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="which digits (default: 0)")
     p.add_argument("--smoke", action="store_true", help="fake data, for tests")
     a = p.parse_args(argv)
-    test = fake_split(200, seed=3) if a.smoke else load_split(a.data_root, train=False)
+    test = fake_split(200, seed=3) if a.smoke else holdout(load_split(a.data_root, train=True)).val
     model = checkpoints.load_model("ae_plain", a.checkpoints)
     rng = np.random.default_rng(a.seed)
     labels = test.labels.numpy()

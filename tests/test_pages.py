@@ -111,7 +111,7 @@ def test_autoencoder_page_shows_codes_map_and_editor(random_checkpoints, checkpo
     checkpoint_env(random_checkpoints)
     at = run_page("autoencoders")
     subheaders = [h.value for h in at.subheader]
-    assert {"Codes", "Latent map: test-set codes projected to 2-D (PCA)", "Edit the code"} <= set(subheaders)
+    assert {"Codes", "Latent map: codes of held-out digits projected to 2-D (PCA)", "Edit the code"} <= set(subheaders)
     assert not at.exception
 
 

@@ -143,7 +143,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ae.codes": {"zh": "编码", "en": "Codes"},
     "ae.code_of": {"zh": "{name}的 32 维编码", "en": "{name}: 32-D code"},
     "ae.conv_code": {"zh": "卷积自编码器的 7×7×32 编码（32 个特征图）", "en": "Convolutional autoencoder: 7×7×32 code (32 feature maps)"},
-    "ae.map": {"zh": "潜空间地图：测试集编码的二维投影（PCA）", "en": "Latent map: test-set codes projected to 2-D (PCA)"},
+    "ae.map": {"zh": "潜空间地图：留出数字（未参与训练）编码的二维投影（PCA）", "en": "Latent map: codes of held-out digits projected to 2-D (PCA)"},
     "ae.you": {"zh": "你的输入", "en": "Your input"},
     "ae.picked": {"zh": "选中的测试数字（{label}）", "en": "The picked test digit ({label})"},
     "ae.map_hint": {"zh": "点击图中的一个点，查看该数字及其重建。", "en": "Click a point to see that digit and its reconstruction."},

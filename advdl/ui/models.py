@@ -34,6 +34,11 @@ def _load(name: str, root: str, stamp: float):
     return checkpoints.load_model(name, root)
 
 
+def stamp(model) -> str:
+    """The key of data derived from a loaded model: its checkpoint's name, mtime and size."""
+    return model.stamp
+
+
 def _stamp(name: str, root: str) -> float:
     try:
         return os.path.getmtime(checkpoints.checkpoint_dir(name, root) / checkpoints.WEIGHTS)
@@ -54,7 +59,7 @@ def get_model(name: str, show_error: bool = True) -> torch.nn.Module | None:
 
 # ----------------------------------------------------------------------------- GAN resources
 @st.cache_resource(show_spinner=False)
-def _gan_directions(_gan, stamp: int, k: int) -> np.ndarray:
+def _gan_directions(_gan, key: str, k: int) -> np.ndarray:
     from advdl.models.gan import sefa_directions
 
     return sefa_directions(_gan, k)[0].numpy()
@@ -62,11 +67,11 @@ def _gan_directions(_gan, stamp: int, k: int) -> np.ndarray:
 
 def gan_directions(gan, k: int) -> np.ndarray:
     """The generator's k most important latent directions (SeFa), computed once per model."""
-    return _gan_directions(gan, id(gan), k)
+    return _gan_directions(gan, stamp(gan), k)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _gan_filmstrips(_gan, stamp: int, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, _parts: int | None = None) -> np.ndarray:
+def _gan_filmstrips(_gan, key: str, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, _parts: int | None = None) -> np.ndarray:
     from advdl.gan_tools import DIRECTION_STEPS
     from advdl.inference import direction_filmstrips
 
@@ -80,11 +85,11 @@ def gan_filmstrips(gan, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, pa
     ``offsets``, computed once per view and server: a session asking while another computes
     the same view (the warm-up, the opening view) waits for it instead of doing it twice.
     ``parts``: threads to generate them in (see :func:`advdl.inference.generate_split`)."""
-    return _gan_filmstrips(gan, id(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32), parts)
+    return _gan_filmstrips(gan, stamp(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32), parts)
 
 
 @st.cache_resource(show_spinner=False)
-def _gan_bank(_gan, _cnn, stamps: tuple[int, int]):
+def _gan_bank(_gan, _cnn, keys: tuple[str, str]):
     from advdl.gan_tools import latent_bank
 
     return latent_bank(_gan, _cnn, n=3000, seed=1, min_confidence=0.95)
@@ -92,11 +97,11 @@ def _gan_bank(_gan, _cnn, stamps: tuple[int, int]):
 
 def gan_bank(gan, cnn):
     """The server's bank of latents that the CNN labels confidently (for the morph by class)."""
-    return _gan_bank(gan, cnn, (id(gan), id(cnn)))
+    return _gan_bank(gan, cnn, (stamp(gan), stamp(cnn)))
 
 
 @st.cache_resource(show_spinner=False)
-def _gan_pool(_gan, stamp: int):
+def _gan_pool(_gan, key: str):
     from advdl.gan_tools import CandidatePool
 
     return CandidatePool(_gan)
@@ -104,7 +109,7 @@ def _gan_pool(_gan, stamp: int):
 
 def gan_pool(gan):
     """The server's candidate latents and images where an inversion starts (made once)."""
-    return _gan_pool(gan, id(gan))
+    return _gan_pool(gan, stamp(gan))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
