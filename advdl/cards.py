@@ -35,7 +35,8 @@ FORMATS = {
 class Measure:
     key: str  # translation key of the measure's name
     ours: str  # formatted from the card, or "—" when not measured
-    anchor: str  # the published figure, with its source
+    anchor: str  # the published figure ("—" when there is none)
+    source: str | None  # translation key of the figure's source
 
 
 def headline(name: str, card: dict[str, Any]) -> list[Measure]:
@@ -47,7 +48,7 @@ def headline(name: str, card: dict[str, Any]) -> list[Measure]:
         value = metrics.get(metric)
         anchor = anchors.get(metric)
         out.append(Measure(f"card.{metric}", "—" if value is None else spec.format(value) + unit,
-                           f"{anchor.value} ({anchor.source})" if anchor else "—"))
+                           anchor.value if anchor else "—", f"anchor.{name}.{metric}" if anchor else None))
     return out
 
 

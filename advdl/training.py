@@ -132,14 +132,18 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+CODE_PATHS = ("advdl", "scripts", "recipes", ":!advdl/ui")  # what training and evaluation run
+
+
 def git_commit() -> str | None:
-    """The repository's commit, with ``+dirty`` when tracked files differ from it; None outside git."""
+    """The repository's commit, with ``+dirty`` when the code that trains and evaluates (the
+    package less its UI, the scripts, the recipes) differs from it; None outside git."""
     root = checkpoints.ROOT
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

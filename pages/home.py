@@ -48,7 +48,7 @@ cols = st.columns(3)
 for i, (name, spec) in enumerate(MODELS.items()):
     card = get_card(name)
     with cols[i % 3].container(border=True):
-        st.markdown(f"**{spec.title}** · `{name}`")
+        st.markdown(f"**{t(f'model.{name}')}** · `{name}`")
         if card is None:
             st.caption(t("checkpoint_missing", name=name, cmd=train_command(name)))
             continue
@@ -58,7 +58,8 @@ for i, (name, spec) in enumerate(MODELS.items()):
             f"{t('home.device')}: {', '.join(card.get('devices') or ['?'])}"
         )
         for m in headline(name, card):
-            st.markdown(f"{t(m.key)}: **{m.ours}** · {t('card.anchor')}: {m.anchor}")
+            source = f" ({t(m.source)})" if m.source else ""
+            st.markdown(f"{t(m.key)}: **{m.ours}** · {t('card.anchor')}: {m.anchor}{source}")
         if not card.get("metrics"):
             st.caption(t("home.no_metrics"))
         if test_set_seen(card):
