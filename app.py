@@ -47,8 +47,18 @@ else:
     st.query_params.pop("present", None)
 apply_presentation_style()
 
+home = st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="start", default=True)
+
+
+def _home_alias() -> None:
+    # The default page is served at "/" and its own url_path answers "Page not found" (while
+    # staying reserved), so "/home" is a hidden page that opens it, keeping ?lang= and ?present=.
+    st.switch_page(home, query_params=st.query_params.to_dict())
+
+
 pages = [
-    st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True),
+    home,
+    st.Page(_home_alias, title=t("nav.home"), url_path="home", visibility="hidden"),
     st.Page("pages/gan.py", title=t("nav.gan"), icon="🎲", url_path="gan"),
     st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon="🎯", url_path="gan_training"),
     st.Page("pages/autoencoders.py", title=t("nav.ae"), icon="🗜️", url_path="autoencoders"),

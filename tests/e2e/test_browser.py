@@ -25,6 +25,17 @@ def test_app_opens_and_switches_pages(page, app_url):
         assert page.locator("[data-testid='stException']").count() == 0, slug
 
 
+def test_every_page_opens_at_its_own_url_with_its_language_and_presentation_mode(page, app_url):
+    # /home too: the default page lives at "/", and its own name must not say "Page not found"
+    for slug, title in [("home", "Advanced Deep Learning Lab"), *PAGES]:
+        page.goto(f"{app_url}/{slug}?lang=en&present=1")
+        wait_idle(page)
+        page.wait_for_selector(f"h1:has-text('{title}')")
+        body = page.locator("body").inner_text()
+        assert "Page not found" not in body and page.locator("[data-testid='stException']").count() == 0, slug
+        assert "lang=en" in page.url and "present=1" in page.url, (slug, page.url)
+
+
 def _visible_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
