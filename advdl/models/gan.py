@@ -145,84 +145,79 @@ def sefa_directions(gan: DCGAN, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]
     return eigvecs[:, order].T.contiguous(), eigvals[order]
 
 
+def _grown(gan: DCGAN, net: str, field: str, count: int, first: int) -> DCGAN:
+    """A GAN whose ``net`` ("generator" or "discriminator") has ``count`` refinement layers
+    (config ``field``) instead of fewer, every trained tensor copied over: those of layers from
+    index ``first`` of ``<net>.net`` on move ``3 x (new layers)`` places down."""
+    old = getattr(gan.config, field)
+    if count < old:
+        raise ValueError(f"the {net} has {old} refinement layers; cannot go down to {count}")
+    deeper = DCGAN(dataclasses.replace(gan.config, **{field: count})).to(next(gan.parameters()).device)
+    state = deeper.state_dict()
+    for key, value in gan.state_dict().items():
+        parts = key.split(".")
+        if parts[:2] == [net, "net"] and int(parts[2]) >= first:
+            parts[2] = str(int(parts[2]) + 3 * (count - old))
+        state[".".join(parts)] = value.clone()
+    deeper.load_state_dict(state)
+    return deeper
+
+
+def _start_as_identity(layers: nn.Sequential, indices: range, h: torch.Tensor, g: torch.Generator) -> None:
+    """Each 3x3 convolution at ``indices`` of ``layers`` (followed by its BatchNorm) made the
+    identity on inputs like ``h`` (N, C, 7, 7): a centre-tap kernel plus noise of 1e-4 that
+    breaks the channels' symmetry, and a BatchNorm whose scale and shift are the standard
+    deviation and mean of ``h``, so normalizing undoes itself."""
+    mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp_min(1e-5)
+    channels = torch.arange(h.shape[1])
+    for i in indices:
+        conv, bn = layers[i], layers[i + 1]
+        weight = torch.randn(conv.weight.shape, generator=g) * 1e-4
+        weight[channels, channels, 1, 1] += 1
+        conv.weight.copy_(weight)
+        bn.weight.copy_(std), bn.bias.copy_(mean)
+        bn.running_mean.copy_(mean), bn.running_var.copy_(std**2)
+
+
 @torch.no_grad()
 def deepen(gan: DCGAN, g_refine: int, seed: int = 0) -> DCGAN:
     """The same GAN with ``g_refine`` refinement layers in its generator instead of fewer, that
     starts as (nearly) the same function, to go on training a deeper generator from a trained
     one (Net2DeeperNet: Chen, Goodfellow and Shlens, 2016).
 
-    The new 3x3 layers go after the existing ones; each starts as the identity: a centre-tap
-    kernel (plus noise of 1e-4 that breaks the channels' symmetry) and a BatchNorm whose scale
-    and shift are the standard deviation and mean of its input, measured on 1024 latents, so
-    normalizing undoes itself; the ReLU after it passes the non-negative maps unchanged.
+    The new 3x3 layers go after the existing ones; each starts as the identity on its input,
+    measured on 1024 latents; the ReLU after it passes the non-negative maps unchanged.
     """
     old = gan.config.g_refine
-    if g_refine < old:
-        raise ValueError(f"deepen: the generator has {old} refinement layers; cannot go down to {g_refine}")
-    config = dataclasses.replace(gan.config, g_refine=g_refine)
-    device = next(gan.parameters()).device
-    deeper = DCGAN(config).to(device)
-    state = deeper.state_dict()
-    for key, value in gan.state_dict().items():
-        parts = key.split(".")
-        if parts[:2] == ["generator", "net"] and int(parts[2]) >= 3 * old:  # the layers after the refinement
-            parts[2] = str(int(parts[2]) + 3 * (g_refine - old))
-        state[".".join(parts)] = value.clone()
-    deeper.load_state_dict(state)
+    deeper = _grown(gan, "generator", "g_refine", g_refine, 3 * old)
     g = torch.Generator().manual_seed(seed)
     G = gan.generator
     was_training = G.training
     G.eval()
-    h = G.net[: 3 * old](G.project(torch.randn(1024, config.z_dim, generator=g).to(device)).view(-1, 2 * G.ngf, 7, 7))
+    h = G.net[: 3 * old](G.project(torch.randn(1024, gan.config.z_dim, generator=g).to(_device(gan))).view(-1, 2 * G.ngf, 7, 7))
     G.train(was_training)
-    mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp_min(1e-5)
-    channels = torch.arange(2 * G.ngf)
-    for i in range(old, g_refine):
-        conv, bn = deeper.generator.net[3 * i], deeper.generator.net[3 * i + 1]
-        weight = torch.randn(conv.weight.shape, generator=g) * 1e-4
-        weight[channels, channels, 1, 1] += 1
-        conv.weight.copy_(weight)
-        bn.weight.copy_(std), bn.bias.copy_(mean)
-        bn.running_mean.copy_(mean), bn.running_var.copy_(std**2)
+    _start_as_identity(deeper.generator.net, range(3 * old, 3 * g_refine, 3), h, g)
     return deeper.train(gan.training)
 
 
+@torch.no_grad()
 def deepen_discriminator(gan: DCGAN, d_refine: int, seed: int = 0) -> DCGAN:
     """The same GAN with ``d_refine`` stride-1 3x3 layers at 7x7 in its discriminator instead
     of fewer, starting near the function it had (as :func:`deepen` does for the generator).
 
-    Each new layer goes before the logit and starts as the identity: a centre-tap kernel (plus
-    noise of 1e-4) and a BatchNorm whose scale and shift are the standard deviation and mean of
-    its input, measured on 1024 of the generator's samples. Only the LeakyReLU after it differs
-    from the identity, on the negative part of its input (times 0.2 instead of 1)."""
-    old = gan.config.d_refine
-    if d_refine < old:
-        raise ValueError(f"deepen_discriminator: the discriminator has {old} refinement layers; cannot go down to {d_refine}")
-    config = dataclasses.replace(gan.config, d_refine=d_refine)
-    device = next(gan.parameters()).device
-    deeper = DCGAN(config).to(device)
-    state = deeper.state_dict()
-    head = 5 + 3 * old  # index of the logit's convolution in discriminator.net
-    for key, value in gan.state_dict().items():
-        parts = key.split(".")
-        if parts[:2] == ["discriminator", "net"] and int(parts[2]) >= head:
-            parts[2] = str(int(parts[2]) + 3 * (d_refine - old))
-        state[".".join(parts)] = value.clone()
-    deeper.load_state_dict(state)
+    Each new layer goes before the logit and starts as the identity on its input, measured on
+    1024 of the generator's samples. Only the LeakyReLU after it differs from the identity, on
+    the negative part of its input (times 0.2 instead of 1)."""
+    head = 5 + 3 * gan.config.d_refine  # index of the logit's convolution in discriminator.net
+    deeper = _grown(gan, "discriminator", "d_refine", d_refine, head)
     g = torch.Generator().manual_seed(seed)
     D, G = gan.discriminator, gan.generator
     modes = D.training, G.training
-    with torch.no_grad():
-        h = D.eval().net[:head](G.eval()(torch.randn(1024, config.z_dim, generator=g).to(device)))
+    h = D.eval().net[:head](G.eval()(torch.randn(1024, gan.config.z_dim, generator=g).to(_device(gan))))
     D.train(modes[0]), G.train(modes[1])
-    mean, std = h.mean((0, 2, 3)), h.std((0, 2, 3)).clamp_min(1e-5)
-    channels = torch.arange(h.shape[1])
-    with torch.no_grad():
-        for i in range(old, d_refine):
-            conv, bn = deeper.discriminator.net[5 + 3 * i], deeper.discriminator.net[5 + 3 * i + 1]
-            weight = torch.randn(conv.weight.shape, generator=g) * 1e-4
-            weight[channels, channels, 1, 1] += 1
-            conv.weight.copy_(weight)
-            bn.weight.copy_(std), bn.bias.copy_(mean)
-            bn.running_mean.copy_(mean), bn.running_var.copy_(std**2)
+    _start_as_identity(deeper.discriminator.net, range(head, 5 + 3 * d_refine, 3), h, g)
     return deeper.train(gan.training)
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
