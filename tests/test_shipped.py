@@ -74,15 +74,7 @@ def test_shipped_card_tells_its_whole_lineage(name):
     m = card["metrics"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", m["evaluated_at"]) and HEX40.fullmatch(m["evaluated_commit"])
     assert m["meets_bar"] is MODELS[name].meets_bar(m), f"{name}: meets_bar disagrees with the registry's bars"
-    assert m["meets_bar"] or name in KNOWN_MISSES, f"{name}: {m} misses {MODELS[name].bars}"
-
-
-# Shipped models that miss a bar, and why they ship anyway (the README's table says so too).
-KNOWN_MISSES = {
-    # not retrained: its samples are labelled by the shipped CNN, and the CNN trained with the
-    # handwriting augmentation is less sure of ambiguous samples than the one its bar was met with
-    "dcgan": "confident share judged by the augmented CNN",
-}
+    assert m["meets_bar"] is True, f"{name}: {m} misses {MODELS[name].bars}"
 
 
 @pytest.mark.parametrize("name", [n for n in ("cnn", "capsnet") if n in SHIPPED])
