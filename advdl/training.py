@@ -408,7 +408,7 @@ class GANTask(Task):
         return shipped.eval()
 
     def export_model(self):
-        return self._shipped if getattr(self, "_shipped", None) is not None else self.averaged_model()
+        return self.epoch_model()
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.amp == "bf16")
@@ -457,10 +457,15 @@ class GANTask(Task):
             "d_fake": torch.sigmoid(d_fake.detach()).mean(),
         }
 
+    def epoch_model(self) -> nn.Module:
+        """This epoch's averaged model, made once for validation, the sample grid and export."""
+        if getattr(self, "_shipped_epoch", None) != self.epoch:
+            self._shipped, self._shipped_epoch = self.averaged_model(), self.epoch
+        return self._shipped
+
     @torch.no_grad()
     def end_epoch(self, epoch):
-        self._shipped = self.averaged_model()
-        imgs = self._shipped.generate(self.fixed_z).clamp(0, 1)
+        imgs = self.epoch_model().generate(self.fixed_z).clamp(0, 1)
         return {"samples": (imgs[:, 0] * 255).round().to(torch.uint8).cpu()}
 
     @torch.no_grad()
@@ -477,14 +482,16 @@ class GANTask(Task):
                 self.judge = False
         if not self.judge:
             return {}
-        gan = self.averaged_model()
+        gan = self.epoch_model()
         z = torch.randn(self.val_samples, self.model.config.z_dim, generator=torch.Generator().manual_seed(777)).to(self.device)
         samples = torch.cat([gan.generate(zb) for zb in z.split(500)])
         probs = torch.cat([F.softmax(self.judge(sb), 1) for sb in samples.split(500)])
         feats = torch.cat([self.judge.embed(sb) for sb in samples.split(500)])
-        real = torch.cat([self.judge.embed(xb) for xb in x.split(500)])
+        if getattr(self, "_real_features", None) is None:  # the hold-out's features do not change
+            self._real_features = torch.cat([self.judge.embed(xb) for xb in x.split(500)]).cpu()
+        real = self._real_features
         return {"val_confident": float((probs.max(1).values >= 0.9).float().mean()),
-                "val_frechet": frechet_distance(feats.cpu(), real.cpu())}
+                "val_frechet": frechet_distance(feats.cpu(), real)}
 
 
 TASKS: dict[str, type[Task]] = {

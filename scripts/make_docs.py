@@ -34,13 +34,13 @@ SHOWN = {  # the figures of each model's row: the bars' metrics and a few more
     "capsnet": ("test_accuracy", "restyled_accuracy"),
     "dcgan": ("confident_share", "class_share_min", "class_share_max", "frechet_ratio"),
 }
-FORMATS = {**FORMATS, "test_accuracy": ("{:.2%}", ""), "class_share_min": ("{:.1%}", ""), "class_share_max": ("{:.1%}", "")}
+TABLE_FORMATS = {**FORMATS, "test_accuracy": ("{:.2%}", ""), "class_share_min": ("{:.1%}", ""), "class_share_max": ("{:.1%}", "")}
 
 
 def fmt(metric: str, value) -> str:
     if not isinstance(value, (int, float)):
         return "—"
-    spec, unit = FORMATS.get(metric, ("{:g}", ""))
+    spec, unit = TABLE_FORMATS.get(metric, ("{:g}", ""))
     return spec.format(value) + unit
 
 
