@@ -23,6 +23,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.run-insta
 install: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed
 
+# MALLOC_ARENA_MAX=2: glibc's per-thread malloc arenas otherwise keep freed memory of every
+# session's thread (docs/architecture.md, the warm-up).
 run: install
 	MALLOC_ARENA_MAX=2 $(BIN)/python -m advdl.ui.serve --server.port $(PORT)
 

@@ -1,7 +1,7 @@
-"""The autoencoder lab's latent map: the plain autoencoder's 32-D codes of test digits,
-projected to 2-D by PCA, precomputed by ``scripts/precompute.py`` into
-``checkpoints/ae_plain/latent_map.npz`` (with the digits themselves, so the map works without
-the dataset).
+"""The autoencoder lab's latent map: the plain autoencoder's 32-D codes of held-out digits (the
+training split's hold-out, which no model trains on), projected to 2-D by PCA, precomputed by
+``scripts/precompute.py`` into ``checkpoints/ae_plain/latent_map.npz`` (with the digits
+themselves, so the map works without the dataset).
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ FILENAME = "latent_map.npz"
 class LatentMap:
     coords: np.ndarray  # (N, 2) PCA coordinates
     labels: np.ndarray  # (N,) digit classes
-    images: np.ndarray  # (N, 28, 28) uint8 test digits
-    indices: np.ndarray  # (N,) indices into the MNIST test split
+    images: np.ndarray  # (N, 28, 28) uint8 held-out digits
+    indices: np.ndarray  # (N,) indices into the MNIST training split
     mean: np.ndarray  # (32,) code mean
     components: np.ndarray  # (2, 32) principal axes
-    variance: np.ndarray  # (32,) variance of each code dimension over the test set
+    variance: np.ndarray  # (32,) variance of each code dimension over these digits
 
     def project(self, code: np.ndarray) -> np.ndarray:
         """2-D coordinates of codes (..., 32)."""
         return (np.asarray(code, dtype=np.float32) - self.mean) @ self.components.T
 
     def top_dims(self, k: int) -> np.ndarray:
-        """The k code dimensions that vary most over the test set, most first."""
+        """The k code dimensions that vary most over the map's digits, most first."""
         return np.argsort(-self.variance)[:k]
 
     def save(self, path: str | Path) -> None:

@@ -140,15 +140,13 @@ def _editor_view(model, clean: np.ndarray, lmap: LatentMap) -> None:
     dims = lmap.top_dims(EDIT_DIMS)
     top = np.sqrt(lmap.variance[dims]) * 4 + 1e-3
     steps = np.stack([np.linspace(0.0, hi, EDIT_STEPS) for hi in top])
-    key = f"ae.edit.{hash(clean.tobytes()) & 0xFFFFFFFF}"
     start = [nearest_index(steps[k], code[d]) for k, d in enumerate(dims)]
-    idx = committed(key, EDIT_DIMS, -1)
-    idx = start if idx[0] < 0 else idx
+    idx = committed("ae.edit", EDIT_DIMS, start, basis=tuple(start))  # another digit's code: the sliders start over
     edited = code.copy()
     edited[dims] = steps[np.arange(EDIT_DIMS), idx]
     frames = code_filmstrips(models["ae_plain"], edited, dims, steps)
     sliders = [Slider(t("ae.code_dim", i=int(d) + 1), steps[k].round(2).tolist(), idx[k]) for k, d in enumerate(dims)]
-    scrubber(list(frames), sliders, key=key, size=image_size(260), caption=t("ae.decoded"), columns=2)
+    scrubber(list(frames), sliders, key="ae.edit", size=image_size(260), caption=t("ae.decoded"), columns=2)
 
 
 map_path = checkpoints.checkpoint_dir("ae_plain") / FILENAME

@@ -3,6 +3,7 @@
 Figure 4, and how routing by agreement settles."""
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -10,27 +11,52 @@ from PIL import Image
 import streamlit as st
 
 from advdl.inference import capsule_filmstrips, classify, read_capsules, routing_summary, transform
+from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
-from advdl.ui.scrub import Slider, committed, scrubber
+from advdl.ui.scrub import Slider, committed, reset, scrubber
+from advdl.ui.views import CAPS_RANGES, CAPS_STEPS, CapsView
 from advdl.viz import grid
 from advdl.ui.routing import require_shell
 
 require_shell()
 
-STEPS_PER_DIM = 41  # -0.25..0.25 in steps of 0.0125: a one-second drag shows 40 frames
+
+
+def _view() -> CapsView:
+    return views.current(CapsView)
+
+
+def _bind(key: str, field: str, value) -> dict:
+    """Mirror a view field into widget ``key`` (widget keys are dropped when the page changes, the
+    view is not); the widget's change goes back into the view."""
+    st.session_state[key] = value
+
+    def changed() -> None:
+        value = st.session_state[key]
+        views.update(replace(_view(), **{field: round(value, 2) if isinstance(value, float) else value}))
+
+    return {"key": key, "on_change": changed}
+
+
+def _reset_dims() -> None:
+    views.update(_view().centred())
+    reset("caps.dims")
 
 
 @st.fragment
-def _perturb_view(capsnet, capsule: np.ndarray, cls: int, steps: np.ndarray, key: str) -> None:
+def _perturb_view(capsnet, capsule: np.ndarray, cls: int) -> None:
     """The 16 dimension sliders of one digit capsule over its reconstructions. A fragment:
     committing a slider reruns only this part, not the reading, Figure 4 or the routing."""
-    idx = committed(key, 16, STEPS_PER_DIM // 2)
+    view = _view()
+    steps = view.steps
+    idx = committed("caps.dims", 16, view.dims, basis=view.basis(cls))
     frames = capsule_filmstrips(capsnet, capsule, cls, steps[idx], steps)
     sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
-    scrubber(list(frames), sliders, key=key, size=image_size(300), caption=t("caps.recon"), columns=4)
+    scrubber(list(frames), sliders, key="caps.dims", size=image_size(300), caption=t("caps.recon"), columns=4)
+    views.publish(replace(view, dims=tuple(idx)))
 
 
 st.title(t("caps.title"))
@@ -38,14 +64,19 @@ capsnet = get_model("capsnet")
 cnn = get_model("cnn", show_error=False)
 img = digit_input("caps")
 
+view = _view()
+if views.take_bad_url(CapsView):
+    st.warning(t("common.bad_url"))
 c1, c2, c3, c4 = st.columns(4)
-angle = c1.slider(t("caps.rotation"), -90, 90, 0, 5, key="caps.rotation")
-dx = c2.slider(t("caps.shift_x"), -6, 6, 0, 1, key="caps.dx")
-dy = c3.slider(t("caps.shift_y"), -6, 6, 0, 1, key="caps.dy")
-scale = c4.slider(t("caps.scale"), 0.6, 1.4, 1.0, 0.05, key="caps.scale")
+c1.slider(t("caps.rotation"), *CapsView.LIMITS["angle"], step=5, **_bind("caps.rotation", "angle", view.angle))
+c2.slider(t("caps.shift_x"), *CapsView.LIMITS["dx"], step=1, **_bind("caps.dx", "dx", view.dx))
+c3.slider(t("caps.shift_y"), *CapsView.LIMITS["dy"], step=1, **_bind("caps.dy", "dy", view.dy))
+c4.slider(t("caps.scale"), CapsView.SCALES[0], CapsView.SCALES[-1], step=0.05, **_bind("caps.scale", "scale", view.scale))
+view = _view()
+views.publish(view)
 
 if img is not None and capsnet is not None:
-    x = transform(img, angle, (dx, dy), scale)
+    x = transform(img, view.angle, (view.dx, view.dy), view.scale)
     out = read_capsules(capsnet, x)
     lengths = out.lengths[0].numpy()
     capsules = out.capsules[0].numpy()  # (10, 16)
@@ -77,7 +108,7 @@ if img is not None and capsnet is not None:
             angles = sorted(curve, key=float)
             rot.add_scatter(x=[float(a) for a in angles], y=[curve[a] for a in angles], mode="lines+markers",
                             name=t(f"caps.model_{n}"), line=dict(color="#d93025" if n == "capsnet" else "#8ab4f8", width=3))
-        rot.add_vline(x=angle, line_dash="dot")
+        rot.add_vline(x=view.angle, line_dash="dot")
         rot.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.robustness"),
                           xaxis=dict(title=t("caps.rotation"), dtick=15), yaxis=dict(range=[0, 1], title=t("caps.test_accuracy")),
                           legend=dict(orientation="h", y=-0.3))
@@ -85,12 +116,12 @@ if img is not None and capsnet is not None:
 
     st.subheader(t("caps.perturb"))
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-    cls = int(p1.selectbox(t("caps.which"), list(range(10)), index=pred, key=f"caps.cls.{pred}"))
-    spread = float(p2.selectbox(t("caps.range"), [0.25, 0.5, 1.0], index=0, key="caps.range"))
-    st.session_state.setdefault("caps.reset_n", 0)
-    p3.button(t("caps.reset"), key="caps.reset", on_click=lambda: st.session_state.update({"caps.reset_n": st.session_state["caps.reset_n"] + 1}))
-    steps = np.round(np.linspace(-spread, spread, STEPS_PER_DIM), 3)
-    _perturb_view(capsnet, capsules[cls], cls, steps, f"caps.dims.{st.session_state['caps.reset_n']}.{spread}")
+    which = {None: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
+    p1.selectbox(t("caps.which"), list(which), format_func=which.get, **_bind("caps.cls", "cls", view.cls))
+    p2.selectbox(t("caps.range"), CAPS_RANGES, **_bind("caps.range", "spread", view.spread))
+    p3.button(t("caps.reset"), key="caps.reset", on_click=_reset_dims)
+    cls = pred if view.cls is None else view.cls
+    _perturb_view(capsnet, capsules[cls], cls)
 
     with st.expander(t("caps.heatmap"), expanded=False):
         hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))

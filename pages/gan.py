@@ -2,26 +2,26 @@
 that morph the digit while they move, all 100 raw dimensions, what D and the CNN think, a morph
 from one digit to another, the latent of a drawing, and the replay of training."""
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from advdl.gan_tools import DIRECTION_CENTRE as CENTER
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
-from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_MORPH, OPENING_SEED, gif_bytes, interpolate, invert, seed_latent
+from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_MORPH, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
+from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_pool, gan_replay, get_model, heavy_job
 from advdl.ui.scrub import Slider, committed, scrubber
-from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
+from advdl.ui.views import MAX_SEED, GanView
 from advdl.viz import grid, upscale
 from advdl.ui.routing import require_shell
 
 require_shell()
-
-MAX_SEED = 2**31 - 1
 
 st.title(t("gan.title"))
 gan = get_model("dcgan")
@@ -34,52 +34,37 @@ def _gif(frames: np.ndarray) -> bytes:
         return gif_bytes(frames)
 
 
-def _seed_latent(seed: int) -> np.ndarray:
-    return seed_latent(seed, gan.config.z_dim)
-
-
-def _set_latent(z: np.ndarray, from_seed: bool) -> None:
-    st.session_state["gan.z"] = np.asarray(z, np.float32)
-    st.session_state["gan.z_from_seed"] = from_seed
-    st.session_state["gan.version"] = st.session_state.get("gan.version", 0) + 1
+def _view() -> GanView:
+    return views.current(GanView, gan.config.z_dim)
 
 
 def _on_seed() -> None:
-    st.session_state["gan.seed_value"] = int(st.session_state["gan.seed"])
-    _set_latent(_seed_latent(st.session_state["gan.seed_value"]), True)
+    views.update(_view().with_seed(st.session_state["gan.seed"]))
 
 
 def _new_digit() -> None:
-    st.session_state["gan.seed"] = int(np.random.default_rng().integers(0, MAX_SEED))
-    _on_seed()
+    views.update(_view().with_seed(int(np.random.default_rng().integers(0, MAX_SEED))))
+
+
+def _use_latent(z: np.ndarray) -> None:
+    views.update(_view().with_latent(z))
 
 
 @st.fragment
 def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
     """The direction sliders and what the networks think of the digit. A fragment: committing
     a slider reruns only this part of the lab, not the morph, the inversion or the replay."""
-    z = st.session_state["gan.z"]
-    version = st.session_state["gan.version"]
-    key = f"gan.dirs.{version}"
-    idx = committed(key, N_DIRECTIONS, -1)
-    if idx[0] < 0:
-        idx = st.session_state.get(f"gan.dirs_saved.{version}", [CENTER] * N_DIRECTIONS)
-    offsets = STEPS[idx]
-    frames = gan_filmstrips(gan, z, dirs, offsets)
+    view = _view()
+    z = view.latent(gan.config.z_dim)
+    idx = committed("gan.dirs", N_DIRECTIONS, view.dirs, basis=view.basis)
+    frames = gan_filmstrips(gan, z, dirs, STEPS[idx])
     sliders = [Slider(t("gan.direction", i=k + 1), STEPS.tolist(), int(i)) for k, i in enumerate(idx)]
     st.caption(t("gan.directions_help"))
-    idx = scrubber(list(frames), sliders, key=key, size=image_size(320), caption=t("gan.generated"), columns=2)
-    st.session_state[f"gan.dirs_saved.{version}"] = idx
+    scrubber(list(frames), sliders, key="gan.dirs", size=image_size(320), caption=t("gan.generated"), columns=2)
+    view = replace(view, dirs=tuple(idx))
+    views.publish(view)  # the URL follows, so that a teacher can share the view
     latent = z + STEPS[idx] @ dirs
     img = generate(gan, latent)[0]
-
-    # Keep the view in the URL so a teacher can share it.
-    st.query_params["dirs"] = ",".join(map(str, idx))
-    if st.session_state["gan.z_from_seed"]:
-        st.query_params["seed"] = str(st.session_state["gan.seed_value"])
-        st.query_params.pop("z", None)
-    else:
-        st.query_params["z"] = encode_latent(z)
 
     m1, m2 = st.columns(2)
     m1.metric(t("gan.realness_label"), f"{realness(gan, img):.0%}")
@@ -93,7 +78,8 @@ def _directions_view(gan, cnn, dirs: np.ndarray) -> None:
         # lab's first drawing would otherwise wait for.
         with st.expander(t("gan.raw"), key="gan.raw_open", on_change="rerun") as raw:
             if raw.open:
-                _raw_table(latent, f"gan.raw.{version}.{','.join(map(str, idx))}")
+                # Named by the view it shows, so that another view starts without this one's edits.
+                _raw_table(latent, f"gan.raw.{view.basis}.{','.join(map(str, idx))}")
 
 
 def _raw_table(latent: np.ndarray, key: str) -> None:
@@ -102,7 +88,7 @@ def _raw_table(latent: np.ndarray, key: str) -> None:
     table = st.data_editor(np.round(latent.reshape(10, 10), 2), key=key, width="stretch", hide_index=False)
     edited = np.clip(np.nan_to_num(np.asarray(table, dtype=np.float32).reshape(-1)), -6, 6)
     if st.button(t("gan.raw_apply"), key="gan.raw_apply"):
-        _set_latent(edited, False)
+        _use_latent(edited)
         st.rerun()
 
 
@@ -130,25 +116,15 @@ def _replay_view() -> None:
 
 
 if gan is not None:
-    # First visit: the view may come from the URL (seed, direction offsets, or a latent).
-    if "gan.z" not in st.session_state:
-        qp = st.query_params
-        seed0 = parse_int(qp.get("seed"), 0, MAX_SEED)
-        st.session_state["gan.seed_value"] = seed0 if seed0 is not None else OPENING_SEED
-        z_url = decode_latent(qp.get("z"), gan.config.z_dim)
-        _set_latent(z_url if z_url is not None else _seed_latent(st.session_state["gan.seed_value"]), z_url is None)
-        dirs_url = parse_indices(qp.get("dirs"), N_DIRECTIONS, len(STEPS) - 1)
-        if dirs_url is not None:
-            st.session_state[f"gan.dirs_saved.{st.session_state['gan.version']}"] = dirs_url
-
-    # Widget keys are dropped when the page changes: the view lives under plain keys, mirrored
+    view = _view()
+    if views.take_bad_url(GanView):
+        st.warning(t("common.bad_url"))
+    # Widget keys are dropped when the page changes: the view lives in the session, mirrored
     # into the widgets on every run.
-    st.session_state["gan.seed"] = st.session_state["gan.seed_value"]
+    st.session_state["gan.seed"] = view.seed
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     c1.number_input(t("gan.seed"), 0, MAX_SEED, key="gan.seed", on_change=_on_seed)
     c2.button(t("gan.new"), key="gan.new", on_click=_new_digit)
-    z = st.session_state["gan.z"]
-    version = st.session_state["gan.version"]
 
     dirs = gan_directions(gan, N_DIRECTIONS)
     _directions_view(gan, cnn, dirs)
@@ -165,7 +141,7 @@ if gan is not None:
     else:
         sa = m2.number_input(t("gan.from_seed"), 0, MAX_SEED, 1, key="gan.from_seed")
         sb = m3.number_input(t("gan.to_seed"), 0, MAX_SEED, 2, key="gan.to_seed")
-        za, zb = _seed_latent(int(sa)), _seed_latent(int(sb))
+        za, zb = seed_latent(int(sa), gan.config.z_dim), seed_latent(int(sb), gan.config.z_dim)
     mode = m4.radio(t("gan.interp"), ["slerp", "lerp"], format_func={"slerp": t("gan.slerp"), "lerp": t("gan.lerp")}.get, key="gan.interp")
     if za is None or zb is None:
         st.warning(t("gan.bank_empty"))
@@ -176,7 +152,7 @@ if gan is not None:
         left, right = st.columns([1, 2])
         with left:
             fr = np.linspace(0, 1, 17).round(3).tolist()
-            scrubber([morph], [Slider(t("gan.position"), fr, 0)], key=f"gan.morph_scrub.{hash(path.tobytes()) & 0xFFFFFFF}", size=220)
+            scrubber([morph], [Slider(t("gan.position"), fr, 0)], key="gan.morph_scrub", size=220)
             st.download_button(t("gan.gif"), lambda: _gif(morph), file_name="morph.gif", mime="image/gif", key="gan.gif")
         if cnn is not None:
             p = classify_batch(cnn, morph)
@@ -204,7 +180,7 @@ if gan is not None:
         a, b, c = st.columns(3)
         a.image(upscale(tgt, 200), caption=t("gan.target"))
         b.image(upscale(inv.image, 200), caption=t("gan.found", mse=inv.mse))
-        c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_set_latent, args=(inv.latent, False))
+        c.button(t("gan.use_latent"), key="gan.use_latent", on_click=_use_latent, args=(inv.latent,))
 
     _replay_view()
 

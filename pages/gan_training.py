@@ -12,7 +12,7 @@ from advdl.gan_training import DATASETS, LOSSES, NOISES, OPTIMIZERS, PRESETS, To
 from advdl.ui.gan_canvas import gan_canvas
 from advdl.ui.i18n import t
 from advdl.ui.routing import require_shell
-from advdl.ui.scrub import _state
+from advdl.ui.scrub import state as component_state
 from advdl.ui.shell import presenting
 from advdl.ui.training_view import RATES, SPEEDS, WIDTHS, TrainingView, player_pool
 
@@ -171,7 +171,7 @@ def _take_action(run: ToyGAN | None, view: TrainingView) -> tuple[ToyGAN | None,
     once, as a new ``action`` in the component's state. Returns the run and, in slow motion, the
     sub-steps of the update to narrate."""
     ss = st.session_state
-    action = _state(CANVAS).get("action")
+    action = component_state(CANVAS, ("tick", "drawn", "action")).get("action")
     if not isinstance(action, dict) or action.get("id") == ss.get("gtrain.action_id"):
         return run, None
     ss["gtrain.action_id"] = action.get("id")
@@ -195,7 +195,7 @@ def _take_action(run: ToyGAN | None, view: TrainingView) -> tuple[ToyGAN | None,
 def _take_drawing(config: ToyGANConfig) -> None:
     """The points the canvas sent (a flat list x0, y0, x1, …): they replace a drawn run's data."""
     ss = st.session_state
-    drawn = _state(CANVAS).get("drawn")
+    drawn = component_state(CANVAS, ("tick", "drawn", "action")).get("drawn")
     if isinstance(drawn, list) and drawn != ss.get("gtrain.drawn_raw"):
         ss["gtrain.drawn_raw"] = drawn
         pts = np.asarray([v for v in drawn if isinstance(v, (int, float)) and not isinstance(v, bool)], np.float32)

@@ -115,7 +115,7 @@ def bench_server(models: dict, repeats: int) -> dict:
     return res
 
 
-CAPS_DIMS_KEY = "caps.dims.0.0.25"  # the capsule lab's 16 dimension sliders, as it opens
+CAPS_DIMS_KEY = "caps.dims"  # the capsule lab's 16 dimension sliders
 
 
 def bench_lab_commits(repeats: int) -> dict:
@@ -148,16 +148,18 @@ def bench_lab_commits(repeats: int) -> dict:
                 raise RuntimeError(f"{key}: {at.exception[0].message}")
         return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
 
+    def commit(indices: list[int]) -> dict:  # what the browser sends on release, in the lab's first epoch
+        return {"commit": {"epoch": 0, "indices": indices}}
+
     n = max(5, repeats) + 1
     res = {}
     at = open_lab("gan")
-    key = f"gan.dirs.{at.session_state['gan.version']}"
     # direction 3 stepped away from the centre and back: each index a new view
-    res["page_run_after_commit_gan_direction"] = timed(at, [(key, {"indices": [20, 20, (21 + k) % 41] + [20] * 5}) for k in range(n)])
+    res["page_run_after_commit_gan_direction"] = timed(at, [("gan.dirs", commit([20, 20, (21 + k) % 41] + [20] * 5)) for k in range(n)])
     at = open_lab("autoencoders")
-    res["page_run_after_commit_ae_strength"] = timed(at, [("ae.strength", {"indices": [k % 21]}) for k in range(n)])
+    res["page_run_after_commit_ae_strength"] = timed(at, [("ae.strength", commit([k % 21])) for k in range(n)])
     at = open_lab("capsules")
-    res["page_run_after_commit_caps_dimension"] = timed(at, [(CAPS_DIMS_KEY, {"indices": [20, 20, k % 41] + [20] * 13}) for k in range(n)])
+    res["page_run_after_commit_caps_dimension"] = timed(at, [(CAPS_DIMS_KEY, commit([20, 20, k % 41] + [20] * 13)) for k in range(n)])
     return res
 
 

@@ -209,10 +209,15 @@ def _prepared(msg, **widget_json) -> bytes:
             state = json.loads(w.json_value)
             if not isinstance(state, dict):
                 continue
-            # only a state of the same shape (the direction scrubber's 8 indices, not the replay's 1)
-            hits = {k: v for k, v in widget_json.items() if k in state and (not isinstance(v, list) or len(v) == len(state[k] or []))}
-            if hits:
-                state.update(hits)
+            # only a state of the same shape (the direction scrubber's 8 indices, not the replay's 1),
+            # at the top or in a scrubber's commit ({"commit": {"epoch": e, "indices": [...]}})
+            changed = False
+            for part in (state, state.get("commit")):
+                if isinstance(part, dict):
+                    hits = {k: v for k, v in widget_json.items() if k in part and (not isinstance(v, list) or len(v) == len(part[k] or []))}
+                    part.update(hits)
+                    changed |= bool(hits)
+            if changed:
                 w.json_value = json.dumps(state)
     return m.SerializeToString()
 

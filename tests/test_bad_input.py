@@ -124,7 +124,7 @@ def test_autoencoder_lab_upload_good_then_broken_then_noise(random_checkpoints, 
     assert not at.exception and not at.error
     panel = ae_panel(at)  # the four reconstructions of the upload, at every noise strength
     assert panel is not None and all(sum("PSNR" in m for m in row) == 4 for row in panel["metrics"])
-    at.session_state["ae.strength"] = {"indices": [18]}  # the browser's release at 0.9
+    at.session_state["ae.strength"] = {"commit": {"epoch": 0, "indices": [18]}}  # the browser's release at 0.9
     at.run()
     assert not at.exception and ae_panel(at)["index"] == 18
     at.file_uploader(key="ae.upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\n broken", "image/png")).run()

@@ -53,13 +53,16 @@ def test_the_class_clients_replay_a_captured_message_with_their_own_state():
     msg.rerun_script.cached_message_hashes.extend(["h1", "h2"])
     canvas, replay, button = msg.rerun_script.widget_states.widgets.add(), msg.rerun_script.widget_states.widgets.add(), msg.rerun_script.widget_states.widgets.add()
     canvas.id, canvas.json_value = "canvas", json.dumps({"tick": 1, "drawn": None})
-    replay.id, replay.json_value = "replay", json.dumps({"indices": [3]})
+    replay.id, replay.json_value = "replay", json.dumps({"commit": {"epoch": 0, "indices": [3]}, "ready": True})
+    dirs = msg.rerun_script.widget_states.widgets.add()
+    dirs.id, dirs.json_value = "dirs", json.dumps({"commit": {"epoch": 2, "indices": [20] * 8}, "ready": False})
     button.id, button.trigger_value = "play", True
     out = BackMsg.FromString(bench_gan_training._prepared(msg, tick=99, indices=[1] * 8))
     states = {w.id: w for w in out.rerun_script.widget_states.widgets}
     assert list(out.rerun_script.cached_message_hashes) == [] and out.rerun_script.page_script_hash == "abc"
     assert json.loads(states["canvas"].json_value) == {"tick": 99, "drawn": None}
-    assert json.loads(states["replay"].json_value) == {"indices": [3]}  # another shape: left alone
+    assert json.loads(states["replay"].json_value) == {"commit": {"epoch": 0, "indices": [3]}, "ready": True}  # another shape: left alone
+    assert json.loads(states["dirs"].json_value) == {"commit": {"epoch": 2, "indices": [1] * 8}, "ready": False}
     assert states["play"].trigger_value
     assert list(msg.rerun_script.cached_message_hashes) == ["h1", "h2"]  # the captured message is kept as it was
 

@@ -64,7 +64,7 @@ def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoint
     assert slider["values"] == [1, 2, 3, 4, 5] and slider["index"] == epochs - 1 and len(slider["frames"]) == epochs
     # lazy: the first drawing holds only the committed (last) epoch; the browser then asks for all
     assert replay[0]["pending"] and [bool(f) for f in slider["frames"]] == [False] * (epochs - 1) + [True]
-    at.session_state["gan.replay"] = {"indices": [epochs - 1], "ready": True}
+    at.session_state["gan.replay"] = {"commit": {"epoch": 0, "indices": [epochs - 1]}, "ready": True}
     at.run()
     replay = [p for p in map(component_payload, at.get("bidi_component")) if p.get("sliders", [{}])[0].get("label") == "Epoch"]
     assert not replay[0]["pending"] and all(f.startswith("data:image/png;base64,") for f in replay[0]["sliders"][0]["frames"])

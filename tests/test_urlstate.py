@@ -27,3 +27,41 @@ def test_latent_round_trip_and_garbage():
     assert decode_latent(encode_latent(np.full(100, np.inf)), 100) is None
     assert decode_latent(12, 100) is None
     assert decode_latent("A" * 10_000, 100) is None
+
+
+def test_gan_view_round_trips_through_the_url():
+    from advdl.ui.views import GanView
+
+    z = np.random.default_rng(1).standard_normal(100).astype(np.float32)
+    for view in (GanView(), GanView(seed=123, dirs=(20,) * 7 + (40,)), GanView().with_latent(z)):
+        back, bad = GanView.from_query_params(view.to_query_params(), 100)
+        assert back == view and not bad
+    own = GanView(seed=5).with_latent(z)
+    assert own.dirs == GanView.dirs and own.basis != GanView(seed=5).basis  # another latent: sliders at the centre
+    np.testing.assert_allclose(own.latent(100), z, atol=2e-3)
+    np.testing.assert_array_equal(GanView(seed=9).latent(100), GanView(seed=9).latent(100))
+    assert not np.array_equal(GanView(seed=9).latent(100), GanView(seed=10).latent(100))
+
+
+@pytest.mark.parametrize("query", [{"seed": "abc"}, {"seed": "-3"}, {"z": "%%%"}, {"dirs": "1,2"}, {"dirs": ",".join(["99"] * 8)}])
+def test_gan_view_garbage_is_reported_and_the_rest_kept(query):
+    from advdl.ui.views import GanView
+
+    view, bad = GanView.from_query_params({"seed": "7", **query}, 100)
+    assert bad
+    assert view.dirs == GanView.dirs and view.z is None
+    assert view.seed == (7 if "seed" not in query else 0)
+
+
+def test_capsule_view_round_trips_and_reports_garbage():
+    from advdl.ui.views import CapsView
+
+    assert CapsView().to_query_params() == {}  # the opening view: a clean URL
+    view = CapsView(angle=45, dx=-2, scale=1.2, cls=3, spread=0.5, dims=(20,) * 15 + (0,))
+    q = view.to_query_params()
+    assert q == {"rot": "45", "dx": "-2", "scale": "1.2", "cls": "3", "range": "0.5", "dims": ",".join(["20"] * 15 + ["0"])}
+    assert CapsView.from_query_params(q) == (view, False)
+    assert list(view.steps[[0, 20, 40]]) == [-0.5, 0.0, 0.5]
+    for garbage in ({"rot": "400"}, {"dx": "x"}, {"scale": "3"}, {"cls": "10"}, {"range": "0.3"}, {"dims": "1,2"}):
+        back, bad = CapsView.from_query_params({"rot": "30", **garbage})
+        assert bad and back.angle == (30 if "rot" not in garbage else 0)

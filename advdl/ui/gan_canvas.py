@@ -4,16 +4,13 @@ playing, asks for the next tick itself."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
 from advdl.gan_training import BOX, HEAT_CELLS, MANIFOLD_CELLS, pack_points
 
-from .scrub import _send, _state
+from .scrub import register, send, state
 
-FRONTEND = Path(__file__).parent / "frontend"
 HTML = (
     '<div class="gcan-buttons"></div><div class="gcan"><div class="gcan-left"><canvas class="gcan-main"></canvas><div class="gcan-toggles"></div>'
     '<div class="gcan-narration" hidden></div><div class="gcan-help"></div></div>'
@@ -23,21 +20,7 @@ HTML = (
 )
 
 
-def _register():
-    """The component with its JS and CSS as files (declared in pyproject.toml, found once the
-    package is installed: the browser fetches and caches them, so a snapshot message carries only
-    its data), else inline (a checkout run without `make install`: the same component, with
-    ~15 KB more in every message)."""
-    try:
-        return st.components.v2.component("advdl.gan_canvas", html=HTML, css="gan_canvas.css", js="gan_canvas.js")
-    except Exception:  # noqa: BLE001 - Streamlit raises its API exception when no manifest declares it
-        return st.components.v2.component(
-            "advdl.gan_canvas", html=HTML, css=(FRONTEND / "gan_canvas.css").read_text(encoding="utf-8"),
-            js=(FRONTEND / "gan_canvas.js").read_text(encoding="utf-8"),
-        )
-
-
-_component = _register()
+_component = register("gan_canvas", HTML, "gan_canvas.css", "gan_canvas.js")
 
 
 def gan_canvas(key: str, snap: dict | None, first: dict | None, labels: dict, playing: bool, next_ms: int, size: int,
@@ -53,7 +36,7 @@ def gan_canvas(key: str, snap: dict | None, first: dict | None, labels: dict, pl
         "narration": narration, "draw": bool(draw), "drawn": None if drawn is None or not len(drawn) else pack_points(drawn),
         "clear_drawing": bool(clear_drawing), "slow_ms": int(slow_ms),
     }
-    result = _component(key=key, data=_send(payload), default={"tick": 0, "drawn": None, "action": None},
+    result = _component(key=key, data=send(payload), default={"tick": 0, "drawn": None, "action": None},
                         on_tick_change=lambda: None, on_drawn_change=lambda: None, on_action_change=lambda: None, width="stretch")
-    state = _state(key)
-    return {k: getattr(result, k, state.get(k)) for k in ("tick", "drawn", "action")}
+    saved = state(key, ("tick", "drawn", "action"))
+    return {k: getattr(result, k, saved.get(k)) for k in ("tick", "drawn", "action")}

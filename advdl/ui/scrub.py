@@ -15,8 +15,10 @@ frame of any slider at its committed step (they are all the same image).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -24,158 +26,33 @@ from PIL import Image
 
 from advdl.viz import to_uint8
 
+FRONTEND = Path(__file__).parent / "frontend"
 HTML = '<div class="scrub"><figure class="scrub-fig"><img class="scrub-img" alt=""><figcaption class="scrub-cap"></figcaption></figure><div class="scrub-sliders"></div></div>'
-
-CSS = """
-.scrub { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #111); }
-.scrub-fig { margin: 0; text-align: center; max-width: 100%; min-width: 0; }
-.scrub-img { image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; max-width: 100%; height: auto; aspect-ratio: 1 / 1; }
-.scrub-cap { font-size: 0.95rem; opacity: 0.75; margin-top: 0.3rem; }
-.scrub-sliders { display: grid; grid-template-columns: repeat(var(--cols, 1), minmax(5.5rem, 1fr)); gap: 0.2rem 1rem; flex: 1 1 20rem; min-width: 0; }
-.scrub-row { min-width: 0; }
-.scrub-row label { display: flex; justify-content: space-between; gap: 0.3rem; font-size: 0.95rem; }
-.scrub-row label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.scrub-row output { font-variant-numeric: tabular-nums; font-weight: 600; color: var(--st-primary-color, #0b57d0); }
-.scrub-row input[type=range] { width: 100%; accent-color: var(--st-primary-color, #0b57d0); height: 1.6rem; cursor: grab; }
-.scrub-row input[type=range]:active { cursor: grabbing; }
-"""
-
-# One slider row (its label, value and range input), shared by both components' scripts.
-SLIDER_ROW_JS = """
-function sliderRow() {
-  const row = document.createElement('div');
-  row.className = 'scrub-row';
-  const label = document.createElement('label');
-  const name = document.createElement('span');
-  const out = document.createElement('output');
-  label.append(name, out);
-  const input = document.createElement('input');
-  input.type = 'range'; input.min = '0'; input.step = '1';
-  row.append(label, input);
-  return { row, name, out, input };
-}
-"""
-
-JS = SLIDER_ROW_JS + """
-export default function (component) {
-  const { parentElement, setStateValue } = component;
-  const data = component.data[0];  // sent inside a list (see _send)
-  const root = parentElement.querySelector('.scrub');
-  const img = root.querySelector('.scrub-img');
-  const box = root.querySelector('.scrub-sliders');
-  const cap = root.querySelector('.scrub-cap');
-  const size = data.size;
-  img.width = size; img.height = size;
-  img.style.width = size + 'px';  // at most: a narrower column shrinks it (max-width), square
-  cap.textContent = data.caption || '';
-  box.style.setProperty('--cols', String(data.columns || 1));
-  // Decode every frame once, so swapping is only a src change of a cached image. A lazy
-  // scrubber's first render holds only the committed frames ('' for the others): it asks for
-  // the rest at once, and the server sends them in a rerun of its own, after the page is drawn.
-  const frames = data.sliders.map((s) => s.frames.map((f) => { if (!f) return ''; const im = new Image(); im.src = f; return im.src; }));
-  if (data.pending) setTimeout(() => setStateValue('ready', true), 0);
-  const fmt = (v, d) => Number(v).toFixed(d);
-  // The sliders outlive a rerun (same <input> elements, new frames and values), so that a
-  // keyboard focus, or a thumb the student is moving, survives the frames arriving (a lazy
-  // scrubber) or a commit's rerun. A thumb whose committed value the server did not change
-  // stays where the student has it.
-  const sent = data.sliders.map((s) => s.index);
-  let rows = root.__rows;
-  const keep = rows && rows.length === data.sliders.length && root.__sent;
-  if (!keep) {
-    rows = data.sliders.map(() => sliderRow());
-    box.replaceChildren(...rows.map((r) => r.row));
-  }
-  const index = sent.map((i, k) => (keep && root.__sent[k] === i ? Number(rows[k].input.value) : i));
-  root.__rows = rows;
-  root.__sent = sent;
-  const commit = () => setStateValue('indices', index.slice());
-  const moved = index.findIndex((i, k) => i !== sent[k]);  // a thumb moved and not yet committed
-  const k0 = moved < 0 ? 0 : moved;
-  img.src = frames[k0][index[k0]] || frames[0][sent[0]];
-  data.sliders.forEach((s, k) => {
-    const { name, out, input } = rows[k];
-    name.textContent = s.label;  // textContent: labels are never parsed as HTML
-    input.setAttribute('aria-label', s.label);
-    input.max = String(s.values.length - 1);
-    input.value = String(index[k]);
-    input.dataset.k = String(k);
-    out.textContent = fmt(s.values[index[k]], s.decimals);
-    input.oninput = () => {
-      const i = Number(input.value);
-      if (frames[k][i]) img.src = frames[k][i];
-      out.textContent = fmt(s.values[i], s.decimals);
-      index[k] = i;
-    };
-    input.onchange = commit;  // release, or a keyboard step
-  });
-}
-"""
-
-_component = st.components.v2.component("advdl.scrubber", html=HTML, css=CSS, js=JS)
-
-
 PANEL_HTML = '<div class="pscrub"><div class="scrub-sliders"></div><div class="pscrub-grid"></div></div>'
 
-PANEL_CSS = CSS + """
-.pscrub { display: flex; flex-direction: column; gap: 0.6rem; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #111); }
-.pscrub .scrub-sliders { flex: none; max-width: 32rem; }
-.pscrub-grid { display: grid; grid-template-columns: repeat(var(--cols, 5), minmax(0, 1fr)); gap: 0.8rem 1rem; }
-.pscrub-fig { margin: 0; text-align: center; min-width: 0; }
-.pscrub-img { width: 100%; height: auto; aspect-ratio: 1 / 1; image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 6px; display: block; }
-.pscrub-cap { font-size: 0.95rem; margin-top: 0.3rem; }
-.pscrub-metrics { font-size: 0.9rem; opacity: 0.8; font-variant-numeric: tabular-nums; min-height: 1.2em; white-space: pre-line; }
-"""
 
-PANEL_JS = SLIDER_ROW_JS + """
-export default function (component) {
-  const { parentElement, setStateValue } = component;
-  const data = component.data[0];  // sent inside a list (see _send)
-  const root = parentElement.querySelector('.pscrub');
-  const grid = root.querySelector('.pscrub-grid');
-  const box = root.querySelector('.scrub-sliders');
-  grid.style.setProperty('--cols', String(data.columns));
-  // frames[step][panel]: decoded once, so that moving the thumb only swaps sources
-  const frames = data.frames.map((step) => step.map((f) => { const im = new Image(); im.src = f; return im.src; }));
-  // The figures outlive a rerun (same elements, new sources), so nothing flickers or is rebuilt.
-  let figs = root.__figs;
-  if (!figs || figs.length !== data.captions[0].length) {
-    figs = data.captions[0].map(() => {
-      const fig = document.createElement('figure'); fig.className = 'pscrub-fig';
-      const img = document.createElement('img'); img.className = 'pscrub-img'; img.alt = '';
-      const cap = document.createElement('figcaption'); cap.className = 'pscrub-cap';
-      const met = document.createElement('div'); met.className = 'pscrub-metrics';
-      fig.append(img, cap, met);
-      return { fig, img, cap, met };
-    });
-    grid.replaceChildren(...figs.map((f) => f.fig));
-    root.__figs = figs;
-  }
-  let index = data.index;
-  const show = (i) => figs.forEach((f, m) => {
-    f.img.src = frames[i][m];
-    f.cap.textContent = data.captions[i][m];  // textContent: never parsed as HTML
-    f.met.textContent = data.metrics[i][m];
-  });
-  show(index);
-  // The slider too: the same <input> across reruns, so a drag or the keyboard focus survives one.
-  if (!root.__slider) {
-    root.__slider = sliderRow();
-    box.replaceChildren(root.__slider.row);
-  }
-  const { name, out, input } = root.__slider;
-  const fmt = (i) => Number(data.values[i]).toFixed(data.decimals);
-  name.textContent = data.label;
-  input.setAttribute('aria-label', data.label);
-  input.max = String(data.values.length - 1);
-  input.value = String(index);
-  out.textContent = fmt(index);
-  input.oninput = () => { index = Number(input.value); show(index); out.textContent = fmt(index); };
-  input.onchange = () => setStateValue('indices', [index]);  // release, or a keyboard step
-}
-"""
+def register(name: str, html: str, css: str, js: str):
+    """A component of this package with its JS and CSS as files in ``frontend/`` (declared in
+    pyproject.toml and found once the package is installed: the browser fetches and caches them,
+    so a message carries only its data), else inline (a checkout run without `make install`)."""
+    try:
+        return st.components.v2.component(f"advdl.{name}", html=html, css=css, js=js)
+    except Exception:  # noqa: BLE001 - Streamlit raises its API exception when no manifest declares it
+        return st.components.v2.component(
+            f"advdl.{name}", html=html, css=(FRONTEND / css).read_text(encoding="utf-8"),
+            js=(FRONTEND / js).read_text(encoding="utf-8"),
+        )
 
-_panel_component = st.components.v2.component("advdl.panel_scrubber", html=PANEL_HTML, css=PANEL_CSS, js=PANEL_JS)
+
+
+
+@functools.cache
+def _components() -> tuple:
+    """The two components, registered at their first use: the server reads the packages'
+    manifests when it starts, after `make run`'s warm-up has imported this module."""
+    return register("scrubber", HTML, "scrub.css", "scrub.js"), register("panel_scrubber", PANEL_HTML, "scrub.css", "scrub.js")
+
+_EPOCHS = "scrub.epochs"  # session key: each scrubber's epoch and basis (see reset)
 
 
 @dataclass
@@ -200,21 +77,61 @@ def _encode_strip(frames: np.ndarray) -> list[str]:
     return [png_data_url(f) for f in frames]
 
 
-def _send(payload: dict) -> list:
-    """The component's data, wrapped in a list: Streamlit passes a list through as JSON, where it
-    inspects each value of a dict (and a string as a whole) for dataframes, which imports pandas
-    (0.4 s of a cold start) into a server that never needs it."""
+def send(payload: dict) -> list:
+    """A component's data, wrapped in a list: Streamlit passes a list through as JSON, where it
+    inspects each value of a dict (and a string as a whole) for dataframes, on every message."""
     return [payload]
+
+
+def state(key: str, names: tuple[str, ...] = ("commit", "ready")) -> dict:
+    """A component's state in the session as a plain dict (empty before its first render);
+    ``names``: the state's keys, read one by one from a value that is not a mapping."""
+    value = st.session_state.get(key)
+    if value is None:
+        return {}
+    try:
+        return dict(value)
+    except (TypeError, ValueError):
+        return {k: getattr(value, k) for k in names if hasattr(value, k)}
 
 
 def nearest_index(values, value: float) -> int:
     return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - float(value))))
 
 
-def committed(key: str, n: int, default: int) -> list[int]:
-    """The step indices last committed by scrubber ``key`` (``default`` for each before any)."""
-    got = _state(key).get("indices")
-    return [int(i) for i in got] if isinstance(got, list) and len(got) == n else [default] * n
+def reset(key: str) -> None:
+    """Forget what the browser committed on scrubber ``key``: its sliders go to the steps the page
+    passes next. (The browser keeps a component's last state and sends it with every rerun, so
+    the state cannot simply be deleted; a commit carries the epoch it was made in, and a reset
+    starts a new one.)"""
+    epochs = st.session_state.setdefault(_EPOCHS, {})
+    epoch, basis = epochs.get(key, (0, None))
+    epochs[key] = (epoch + 1, basis)
+
+
+def _epoch(key: str, basis) -> int:
+    """Scrubber ``key``'s epoch, a new one when ``basis`` (what its steps are relative to: a
+    latent, a digit's code) differs from the last run's."""
+    epochs = st.session_state.setdefault(_EPOCHS, {})
+    epoch, last = epochs.get(key, (0, basis))
+    if last != basis:
+        epoch += 1
+    epochs[key] = (epoch, basis)
+    return epoch
+
+
+def committed(key: str, n: int, default, basis=None) -> list[int]:
+    """The step indices last committed on scrubber ``key`` in its current epoch (``default``, an
+    index for each or a list, before any). ``basis``: what the steps are relative to; a new basis
+    resets the scrubber (:func:`reset`)."""
+    epoch = _epoch(key, basis)  # every run, so that a new basis is seen when it comes
+    got = state(key).get("commit")
+    fallback = list(default) if isinstance(default, (list, tuple)) else [default] * n
+    if not isinstance(got, dict) or got.get("epoch") != epoch:
+        return fallback
+    indices = got.get("indices")
+    ok = isinstance(indices, list) and len(indices) == n and all(isinstance(i, int) for i in indices)
+    return [int(i) for i in indices] if ok else fallback
 
 
 def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: int = 300, caption: str = "", columns: int = 1,
@@ -226,7 +143,7 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
     of the scrubber's fragment), so that a long strip (the GAN's training replay: megabytes)
     does not hold up the page's first drawing.
     """
-    pending = lazy and not _state(key).get("ready")
+    pending = lazy and not state(key).get("ready")
     sliders_data = []
     for s, fr in zip(sliders, frames):
         if pending:  # the committed frame alone; the whole strip is encoded when it is asked for
@@ -235,32 +152,17 @@ def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: in
         else:
             urls = _encode_strip(np.asarray(fr))
         sliders_data.append({"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals, "frames": urls})
-    payload = {"size": int(size), "caption": caption, "columns": int(columns), "sliders": sliders_data, "pending": pending}
-    result = _component(
-        key=key, data=_send(payload), default={"indices": [s.index for s in sliders], "ready": False},
-        on_indices_change=lambda: None, on_ready_change=lambda: None, width="stretch",
+    payload = {"size": int(size), "caption": caption, "columns": int(columns), "sliders": sliders_data, "pending": pending,
+               "epoch": _current_epoch(key)}
+    _components()[0](
+        key=key, data=send(payload), default={"commit": None, "ready": False},
+        on_commit_change=lambda: None, on_ready_change=lambda: None, width="stretch",
     )
-    return _indices(result, sliders)
+    return [s.index for s in sliders]
 
 
-def _state(key: str) -> dict:
-    """A component's state in the session as a plain dict (empty before its first render)."""
-    state = st.session_state.get(key)
-    if state is None:
-        return {}
-    try:
-        return dict(state)
-    except (TypeError, ValueError):
-        return {k: getattr(state, k) for k in ("indices", "ready") if hasattr(state, k)}
-
-
-def _indices(result, sliders: list[Slider]) -> list[int]:
-    """The step indices a component's state commits, each clamped to its slider's range (the
-    sliders' own indices while the browser has sent nothing usable)."""
-    got = getattr(result, "indices", None)
-    if not isinstance(got, list) or len(got) != len(sliders):
-        return [s.index for s in sliders]
-    return [min(max(int(i), 0), len(s.values) - 1) for i, s in zip(got, sliders)]
+def _current_epoch(key: str) -> int:
+    return st.session_state.get(_EPOCHS, {}).get(key, (0, None))[0]
 
 
 def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[list[str]], slider: Slider, key: str, columns: int) -> int:
@@ -274,6 +176,7 @@ def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[
     per_step = frames.shape[1]
     urls = _encode_strip(frames.reshape(-1, *frames.shape[2:]))  # one cached encoding of every image
     payload = {
+        "panel": True,
         "columns": int(columns),
         "label": slider.label,
         "values": [float(v) for v in slider.values],
@@ -282,6 +185,7 @@ def panel_scrubber(frames: np.ndarray, captions: list[list[str]], metrics: list[
         "frames": [urls[i : i + per_step] for i in range(0, len(urls), per_step)],
         "captions": captions,
         "metrics": metrics,
+        "epoch": _current_epoch(key),
     }
-    result = _panel_component(key=key, data=_send(payload), default={"indices": [slider.index]}, on_indices_change=lambda: None, width="stretch")
-    return _indices(result, [slider])[0]
+    _components()[1](key=key, data=send(payload), default={"commit": None}, on_commit_change=lambda: None, width="stretch")
+    return slider.index

@@ -1,5 +1,5 @@
-"""Real-browser fixtures: a `streamlit run` server on a free port and Debian's Chromium driven by
-Playwright. With CI=true a missing browser fails the run instead of skipping it."""
+"""Real-browser fixtures: the lab's server (`python -m advdl.ui.serve`, as `make run` starts
+it) on a free port and Debian's Chromium driven by Playwright. With CI=true a missing browser fails the run instead of skipping it."""
 
 from __future__ import annotations
 

@@ -277,8 +277,14 @@ def test_clicking_the_latent_map_shows_that_digit(page, app_url):
 def test_a_walk_through_the_labs_requests_only_the_app_itself(page, app_url):
     from urllib.parse import urlparse
 
-    hosts = set()
-    page.on("request", lambda req: hosts.add(urlparse(req.url).hostname) if req.url.startswith(("http", "ws")) else None)
+    hosts, paths = set(), set()
+
+    def seen(req) -> None:
+        if req.url.startswith(("http", "ws")):
+            hosts.add(urlparse(req.url).hostname)
+            paths.add(urlparse(req.url).path)
+
+    page.on("request", seen)
     for path in ["/?lang=en", "/gan?lang=en", "/autoencoders?lang=en", "/capsules?lang=en"]:
         page.goto(f"{app_url}{path}")
         wait_idle(page)
@@ -286,6 +292,8 @@ def test_a_walk_through_the_labs_requests_only_the_app_itself(page, app_url):
     page.locator("label:has-text('Draw')").first.click()
     wait_idle(page)
     assert hosts == {"127.0.0.1"}, hosts
+    # the sliders' script and style come as files the browser caches, not inside every message
+    assert {"/_stcore/bidi-components/advdl.scrubber/scrub.js", "/_stcore/bidi-components/advdl.panel_scrubber/scrub.css"} <= paths, sorted(p for p in paths if "bidi" in p)
 
 
 def _shipped(name: str) -> bool:

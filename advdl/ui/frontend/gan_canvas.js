@@ -56,7 +56,7 @@ const CHART_H = 40;
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = component.data[0];  // sent inside a list (see advdl.ui.scrub._send)
+  const data = component.data[0];  // sent inside a list (see advdl.ui.scrub.send)
   const root = parentElement.querySelector('.gcan');
   const L = data.labels;
   const box = data.box;

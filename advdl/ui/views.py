@@ -1,0 +1,179 @@
+"""The labs' view state: what a page shows, as a small frozen dataclass that reads and writes the
+URL (so that a teacher can share the exact view, and a lesson can open it) and lives in the
+session under its ``KEY`` (so that it survives a visit to another lab).
+
+A page reads its view with :func:`current`, mirrors it into its widgets, updates it from their
+callbacks, and writes it back with :func:`publish`. The parsing is plain Python (testable without
+a page): ``from_query_params`` takes any mapping and never raises; what it cannot read it leaves
+at the default and reports as ``bad``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Mapping
+
+import numpy as np
+import streamlit as st
+
+from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_SEED, seed_latent
+from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
+
+MAX_SEED = 2**31 - 1
+SHARED_PARAMS = ("lang", "present")  # the app's own parameters, kept on every page
+
+
+@dataclass(frozen=True)
+class GanView:
+    """The GAN lab's digit: a seed's latent, or a latent of its own (an inversion's, an edited
+    one: ``z``, as in the URL), moved along the generator's directions (a step index each)."""
+
+    seed: int = OPENING_SEED
+    z: str | None = None  # encode_latent of a latent that no seed gives
+    dirs: tuple[int, ...] = (DIRECTION_CENTRE,) * N_DIRECTIONS
+
+    KEY = "gan.view"
+
+    def latent(self, z_dim: int) -> np.ndarray:
+        """The base latent (without the direction offsets)."""
+        z = decode_latent(self.z, z_dim) if self.z is not None else None
+        return z if z is not None else seed_latent(self.seed, z_dim)
+
+    @property
+    def basis(self) -> str:
+        """What the direction sliders move from: a new basis puts them back at the centre."""
+        return f"z:{self.z}" if self.z is not None else f"seed:{self.seed}"
+
+    def with_seed(self, seed: int) -> GanView:
+        return GanView(seed=int(seed))
+
+    def with_latent(self, z: np.ndarray) -> GanView:
+        return replace(self, z=encode_latent(z), dirs=GanView.dirs)
+
+    @classmethod
+    def from_query_params(cls, params: Mapping, z_dim: int) -> tuple[GanView, bool]:
+        seed = parse_int(params.get("seed"), 0, MAX_SEED)
+        z = params.get("z")
+        z_ok = z is not None and decode_latent(z, z_dim) is not None
+        dirs = parse_indices(params.get("dirs"), N_DIRECTIONS, len(DIRECTION_STEPS) - 1)
+        bad = (params.get("seed") is not None and seed is None) or (z is not None and not z_ok) or (params.get("dirs") is not None and dirs is None)
+        view = cls(seed=OPENING_SEED if seed is None else seed, z=z if z_ok else None, dirs=tuple(dirs) if dirs else cls.dirs)
+        return view, bad
+
+    def to_query_params(self) -> dict[str, str]:
+        out = {"z": self.z} if self.z is not None else {"seed": str(self.seed)}
+        out["dirs"] = ",".join(map(str, self.dirs))
+        return out
+
+
+CAPS_STEPS = 41  # a capsule dimension's steps: -range..range, a one-second drag shows 40 frames
+CAPS_RANGES = (0.25, 0.5, 1.0)  # the paper's 0.25, and wider
+
+
+@dataclass(frozen=True)
+class CapsView:
+    """The capsule lab's view: how the digit is moved (rotation in degrees, a shift in pixels, a
+    scale), whose capsule is perturbed (``cls``; None: the predicted class's), the perturbation's
+    range and each of its 16 dimensions' step."""
+
+    angle: int = 0
+    dx: int = 0
+    dy: int = 0
+    scale: float = 1.0
+    cls: int | None = None
+    spread: float = CAPS_RANGES[0]
+    dims: tuple[int, ...] = (CAPS_STEPS // 2,) * 16
+
+    KEY = "caps.view"
+    LIMITS = {"angle": (-90, 90), "dx": (-6, 6), "dy": (-6, 6)}
+    SCALES = tuple(np.round(np.arange(0.6, 1.4001, 0.05), 2).tolist())
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The value of each step of a dimension's slider."""
+        return np.round(np.linspace(-self.spread, self.spread, CAPS_STEPS), 4)
+
+    def basis(self, cls: int) -> tuple:
+        """What the dimension sliders move from: another capsule or range puts them at the centre."""
+        return (cls, self.spread)
+
+    def centred(self) -> CapsView:
+        return replace(self, dims=CapsView.dims)
+
+    @classmethod
+    def from_query_params(cls, params: Mapping) -> tuple[CapsView, bool]:
+        got, bad = {}, False
+        for name, url in (("angle", "rot"), ("dx", "dx"), ("dy", "dy")):
+            if params.get(url) is not None:
+                v = parse_int(params.get(url), *cls.LIMITS[name])
+                bad |= v is None
+                if v is not None:
+                    got[name] = v
+        if params.get("scale") is not None:
+            try:
+                v = round(float(params.get("scale")), 2)
+            except (TypeError, ValueError):
+                v = None
+            bad |= v not in cls.SCALES
+            if v in cls.SCALES:
+                got["scale"] = v
+        if params.get("cls") is not None:
+            v = parse_int(params.get("cls"), 0, 9)
+            bad |= v is None
+            got["cls"] = v
+        if params.get("range") is not None:
+            try:
+                v = float(params.get("range"))
+            except (TypeError, ValueError):
+                v = None
+            bad |= v not in CAPS_RANGES
+            if v in CAPS_RANGES:
+                got["spread"] = v
+        if params.get("dims") is not None:
+            v = parse_indices(params.get("dims"), 16, CAPS_STEPS - 1)
+            bad |= v is None
+            if v is not None:
+                got["dims"] = tuple(v)
+        return cls(**got), bad
+
+    def to_query_params(self) -> dict[str, str]:
+        """The URL's parameters: what differs from the lab's opening view."""
+        out, default = {}, CapsView()
+        names = {"angle": "rot", "spread": "range"}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v != getattr(default, f.name):
+                out[names.get(f.name, f.name)] = ",".join(map(str, v)) if isinstance(v, tuple) else f"{v:g}" if isinstance(v, float) else str(v)
+        return out
+
+
+def current(view_cls, *args):
+    """This session's view of a lab: the one it had (a visit to another lab keeps it), else the
+    URL's on the page's first run. A URL that named something unreadable is reported once
+    (``st.session_state["<KEY>.bad_url"]``) and the rest of it is used."""
+    view = st.session_state.get(view_cls.KEY)
+    if view is None:
+        view, bad = view_cls.from_query_params(st.query_params, *args)
+        st.session_state[view_cls.KEY] = view
+        if bad:
+            st.session_state[view_cls.KEY + ".bad_url"] = True
+    return view
+
+
+def update(view) -> None:
+    """Keep ``view`` as this session's view of its lab (a callback's change)."""
+    st.session_state[type(view).KEY] = view
+
+
+def publish(view) -> None:
+    """Keep ``view`` and write it into the URL (beside the app's language and presentation mode)."""
+    update(view)
+    kept = {k: v for k, v in st.query_params.to_dict().items() if k in SHARED_PARAMS}
+    wanted = {**kept, **view.to_query_params()}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def take_bad_url(view_cls) -> bool:
+    """Whether this lab's URL named something unreadable (once: the flag is cleared)."""
+    return bool(st.session_state.pop(view_cls.KEY + ".bad_url", False))
