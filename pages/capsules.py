@@ -17,7 +17,7 @@ from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
-from advdl.ui.views import CAPS_RANGES, CAPS_STEPS, CapsView
+from advdl.ui.views import CAPS_RANGES, CapsView
 from advdl.viz import grid
 from advdl.ui.routing import require_shell
 

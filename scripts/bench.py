@@ -36,10 +36,9 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from advdl import checkpoints  # noqa: E402
-from advdl.models import MODELS, build  # noqa: E402
+from advdl import checkpoints
+from advdl.models import MODELS, build
 
 
 def cpu_model() -> str:
@@ -245,13 +244,13 @@ def rss_after_loading() -> float:
     """RSS in MB of a fresh process that imports the app's stack and loads every model, as the
     server does (``advdl.ui.serve``: the CUDA libraries' pages released after the imports)."""
     code = (
-        "import sys, psutil; sys.path.insert(0, %r)\n"
+        "import psutil\n"
         "import streamlit, plotly, torch\n"
         "from advdl.ui.serve import release_library_pages\n"
         "release_library_pages()\n"
         "from advdl import checkpoints\n"
         "for n in checkpoints.available(): checkpoints.load_model(n)\n"
-        "print(psutil.Process().memory_info().rss / 2**20)\n" % str(ROOT)
+        "print(psutil.Process().memory_info().rss / 2**20)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
@@ -286,12 +285,10 @@ BARE_IMAGE = "[data-testid='stImage'] img"
 
 
 def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int = 5) -> dict:
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    sys.path.insert(0, str(ROOT / "scripts"))
     import tempfile
 
     from browserkit import IMAGE_LOG_JS, STATE_LOG_JS, RunWatcher, gan_lab_drawn
-    from conftest import CHROMIUM, CHROMIUM_ARGS, lab_checkpoints, start_server, wait_idle
+    from browserkit import CHROMIUM, CHROMIUM_ARGS, lab_checkpoints, start_server, wait_idle
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp())
@@ -432,7 +429,7 @@ RECON_SRCS = """() => {
 def _stroke_latency(page, url: str, n: int) -> dict:
     """The end of a mouse stroke on the autoencoder lab's canvas until the four reconstructions
     of the new drawing are shown (p50, p95 ms)."""
-    from conftest import draw_stroke, wait_idle
+    from browserkit import draw_stroke, wait_idle
 
     times = []
     for i in range(n):
@@ -478,7 +475,7 @@ def _commit_latency(page, watcher, label: str, images: str, n: int, settle_ms: i
     every step shows a view not seen before, for a lab that caches its views (the GAN lab's
     filmstrips): steps to the left on ``label`` and on the next slider in turn (its label's
     number plus one), n // 2 steps at most."""
-    from conftest import wait_idle
+    from browserkit import wait_idle
 
     labels = [label]
     if fresh:

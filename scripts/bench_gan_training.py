@@ -35,9 +35,8 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from advdl.gan_training import ToyGAN, ToyGANConfig, preset_config  # noqa: E402
+from advdl.gan_training import ToyGAN, ToyGANConfig, preset_config
 
 
 
@@ -110,8 +109,7 @@ def _click_latency(page, label: str, attr: int, n: int) -> list[float]:
 
 def browser_figures(url: str, repeats: int, play_s: float = 8.0) -> tuple[dict, dict]:
     """The Chromium figures, and the messages Chromium sent (for the protocol clients)."""
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from conftest import CHROMIUM, CHROMIUM_ARGS, wait_idle
+    from browserkit import CHROMIUM, CHROMIUM_ARGS, wait_idle
     from playwright.sync_api import sync_playwright
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
@@ -374,8 +372,7 @@ def run(a) -> dict:
         result["converges_preset"] = convergence(a.seeds)
         print("converges", result["converges_preset"], flush=True)
     if a.browser:
-        sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-        from conftest import lab_checkpoints, start_server
+        from browserkit import lab_checkpoints, start_server
 
         tmp = Path(tempfile.mkdtemp())
         proc, url = start_server(lab_checkpoints(tmp / "ck"), tmp / "server.log")
@@ -392,5 +389,4 @@ def run(a) -> dict:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "scripts"))
     sys.exit(main())

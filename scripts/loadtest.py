@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -30,12 +29,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from browserkit import RunWatcher  # noqa: E402
-from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from browserkit import RunWatcher
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 class Stats:
     def __init__(self) -> None:
@@ -226,7 +222,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 async def run(args) -> dict:
-    from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
+    from browserkit import CHROMIUM, CHROMIUM_ARGS, start_server
     from playwright.async_api import async_playwright
 
     proc = None

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from advdl.data import SAMPLES_PATH, load_split  # noqa: E402
+from advdl.data import SAMPLES_PATH, load_split
 
 
 def main(argv=None) -> int:

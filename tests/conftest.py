@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,9 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from advdl import checkpoints  # noqa: E402
-from advdl.models import MODELS, build  # noqa: E402
+from advdl import checkpoints
+from advdl.models import MODELS, build
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -60,8 +58,6 @@ def run_page(page: str, lang: str = "en", timeout: float = 120):
 
 def ae_panel(at) -> dict | None:
     """What the autoencoder lab's noise panel sends the browser (None when it is not shown)."""
-    import json
-
     for c in at.get("bidi_component"):
         data = component_payload(c)
         if "captions" in data:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import bench  # noqa: E402
+import bench
 
 
 def test_each_lab_commit_is_timed_through_apptest(random_checkpoints, checkpoint_env):

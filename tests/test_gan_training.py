@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from advdl.gan_training import (
-    BOX, HEAT_CELLS, MANIFOLD_CELLS, N_FAKE_VIEW, PRESETS, Drawn, Mixture, PlayerPool, ToyGAN, ToyGANConfig, TooFewPoints,
+    BOX, HEAT_CELLS, MANIFOLD_CELLS, N_FAKE_VIEW, PRESETS, PlayerPool, ToyGAN, ToyGANConfig, TooFewPoints,
     TrainingError, js_divergence, mode_metrics, pack, preset_config, ring,
 )
 

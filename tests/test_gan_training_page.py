@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import component_payload, run_page
+from conftest import component_payload
 
 PAGE = "gan_training"
 

@@ -5,7 +5,6 @@ playing, asks for the next tick itself."""
 from __future__ import annotations
 
 import numpy as np
-import streamlit as st
 
 from advdl.gan_training import BOX, HEAT_CELLS, MANIFOLD_CELLS, pack_points
 
