@@ -1,11 +1,12 @@
 # make run   - create .venv if needed, install what the lab needs, serve it on http://localhost:8501
 # make test  - the whole test suite, real-browser tests included (they need /usr/bin/chromium)
+# make test-fast - the tests that need no browser and no training run (about a minute)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev clean-venv
+.PHONY: run test test-fast install install-dev clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -47,7 +47,7 @@ else:
     st.query_params.pop("present", None)
 apply_presentation_style()
 
-home = st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="start", default=True)
+home = st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", url_path="start", default=True)
 
 
 def _home_alias() -> None:
@@ -59,10 +59,10 @@ def _home_alias() -> None:
 pages = [
     home,
     st.Page(_home_alias, title=t("nav.home"), url_path="home", visibility="hidden"),
-    st.Page("pages/gan.py", title=t("nav.gan"), icon="🎲", url_path="gan"),
-    st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon="🎯", url_path="gan_training"),
-    st.Page("pages/autoencoders.py", title=t("nav.ae"), icon="🗜️", url_path="autoencoders"),
-    st.Page("pages/capsules.py", title=t("nav.caps"), icon="💊", url_path="capsules"),
+    st.Page("pages/gan.py", title=t("nav.gan"), icon=":material/casino:", url_path="gan"),
+    st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon=":material/model_training:", url_path="gan_training"),
+    st.Page("pages/autoencoders.py", title=t("nav.ae"), icon=":material/compress:", url_path="autoencoders"),
+    st.Page("pages/capsules.py", title=t("nav.caps"), icon=":material/pill:", url_path="capsules"),
 ]
 try:
     st.navigation(pages).run()

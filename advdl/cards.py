@@ -6,6 +6,7 @@ are on the model's registry entry (``advdl.models.MODELS``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +56,10 @@ def headline(name: str, card: dict[str, Any]) -> list[Measure]:
 def test_set_seen(card: dict[str, Any]) -> bool:
     """Whether the model saw the test set while it was made (validation or a choice of epoch)."""
     return bool((card.get("validation") or {}).get("test_set_seen"))
+
+
+def split_device(name: str) -> tuple[str, int | None]:
+    """A card's device name (:func:`advdl.training.device_name`: "AMD EPYC, 2 cores", "NVIDIA
+    H200") as the chip and its core count (None for a GPU or a name of another shape)."""
+    m = re.fullmatch(r"(.+), (\d+) cores?", name.strip())
+    return (m.group(1), int(m.group(2))) if m else (name, None)

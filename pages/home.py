@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from advdl.cards import headline, test_set_seen
+from advdl.cards import headline, split_device, test_set_seen
 from advdl.checkpoints import train_command
 from advdl.models import MODELS
 from advdl.ui.course import ADVANCED, COURSE_MAP, GLOSSARY
@@ -11,6 +11,13 @@ from advdl.ui.models import get_card
 from advdl.ui.routing import require_shell
 
 require_shell()
+
+
+def _device(name: str) -> str:
+    """A card's device ("AMD EPYC, 2 cores", "NVIDIA H200") in the page's language."""
+    chip, cores = split_device(name)
+    return t("home.device_cores", name=chip, n=cores) if cores else chip
+
 
 st.title(t("app.title"))
 st.write(t("home.intro"))
@@ -38,9 +45,9 @@ with left:
 with right.container(border=True):
     st.markdown(f"**{t('home.advanced')}**")
     for a_zh, a_en, d_zh, d_en, path in ADVANCED:
-        st.page_link(path, label=a_zh if zh else a_en, icon="➡️")
+        st.page_link(path, label=a_zh if zh else a_en, icon=":material/arrow_forward:")
         st.caption(d_zh if zh else d_en)
-    with st.expander(t("home.glossary")):
+    with st.expander(t("home.glossary")), st.container(key="glossary"):  # both languages, by design
         st.table({"中文": [g[0] for g in GLOSSARY], "English": [g[1] for g in GLOSSARY]})
 
 st.subheader(t("home.models"))
@@ -54,8 +61,8 @@ for i, (name, spec) in enumerate(MODELS.items()):
             continue
         st.caption(
             f"{t('home.params')}: {card.get('parameters', 0):,} · {t('home.epochs')}: {card.get('epochs', '?')} · "
-            f"{t('home.train_time')}: {card.get('wall_time_s', 0) / 60:.1f} min · "
-            f"{t('home.device')}: {', '.join(card.get('devices') or ['?'])}"
+            f"{t('home.train_time')}: {t('home.minutes', m=round(card.get('wall_time_s', 0) / 60, 1))} · "
+            f"{t('home.device')}: {t('home.list_sep').join(_device(d) for d in card.get('devices') or ['?'])}"
         )
         for m in headline(name, card):
             source = f" ({t(m.source)})" if m.source else ""

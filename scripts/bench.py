@@ -52,6 +52,37 @@ def cpu_model() -> str:
     return f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
 
 
+# The lab's speed goals (issue 8), by the JSON path of the figure they bound: written into the
+# results, so that docs/performance.md says for each run whether it met them.
+GOALS = {
+    "server.figure4_grid.p50_ms": ("<=", 50, "ms"),
+    "server.gan_inversion_100x4_nearest_starts.p50_ms": ("<=", 2000, "ms"),
+    "training.capsnet_speedup_vs_loop": (">=", 2, "×"),
+    "browser.server_memory_after_the_labs.rss_mb": ("<=", 800, "MB"),
+    "browser.drag_changes_per_s_gan": (">=", 30, "/s"),
+    "browser.drag_changes_per_s_capsules": (">=", 30, "/s"),
+    "browser.key_to_image_p50_vs_bare.gan": ("<=", 1.3, "× the bare app"),
+    "browser.key_to_image_p50_vs_bare.autoencoders": ("<=", 1.3, "× the bare app"),
+    "browser.key_to_image_p50_vs_bare.capsules": ("<=", 1.3, "× the bare app"),
+    "browser.stroke_to_four_reconstructions_ms.p50_ms": ("<=", 1000, "ms"),
+    "browser.cold_start_to_gan_lab_drawn_s.median_s": ("<=", 4, "s"),
+}
+
+
+def machine() -> dict:
+    """What a run's figures depend on, written beside them: the CPU, torch, the day and the code."""
+    import datetime
+    import subprocess as sp
+
+    try:
+        commit = sp.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip() or None
+    except (OSError, sp.SubprocessError):
+        commit = None
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpu": cpu_model(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(), "commit": commit}
+
+
 def timeit(fn, repeats: int, warmup: int = 2) -> dict:
     for _ in range(warmup):
         fn()
@@ -566,8 +597,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
     models = load_all(fill_from=a.fill_from)
     result = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpu": cpu_model(),
-                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": machine(),
         "stand_ins": sorted(n for n, m in models.items() if getattr(m, "stand_in", False)),
         "filled_in": {n: str(a.fill_from) for n, m in models.items() if getattr(m, "filled_in", False)},
         "server": {**bench_server(models, a.repeats), **bench_lab_commits(a.repeats)},
@@ -577,6 +607,7 @@ def main(argv=None) -> int:
         result["training"] = bench_training(a.repeats)
     if a.browser:
         result["browser"] = bench_browser(max(3, a.repeats // 5), a.fill_from, a.cold_starts)
+    result["goals"] = GOALS
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(result, indent=2))
     print(f"{'figure':44s} {'p50':>10s} {'p95':>10s}")

@@ -363,10 +363,24 @@ def main(argv=None) -> int:
     return 0
 
 
-def run(a) -> dict:
-    from bench import cpu_model
+# The playground's goals, by the JSON path of the figure they bound (see bench.GOALS).
+GOALS = {
+    "throughput_one_thread.page_default_2x64_adam.epochs_per_s": (">=", 300, "epochs/s"),
+    "converges_preset.seeds_with_7_of_8_or_more": (">=", 5, "of 6 seeds"),
+    "browser.step_d_click_to_view_ms.p50_ms": ("<=", 150, "ms"),
+    "browser.step_g_click_to_view_ms.p50_ms": ("<=", 150, "ms"),
+    "browser.painted_frames_per_s": (">=", 30, "/s"),
+    "browser.snapshot_message_bytes.max": ("<=", 16384, "bytes"),
+    "class.epochs_per_s_per_player.min": (">=", 10, "epochs/s"),
+    "class.errors": ("<=", 0, ""),
+    "class.gan_commit_during_s.p95": ("<=", 1.5, "s"),
+}
 
-    result = {"machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "torch": torch.__version__}, "throughput_one_thread": throughput()}
+
+def run(a) -> dict:
+    from bench import machine
+
+    result = {"machine": machine(), "goals": GOALS, "throughput_one_thread": throughput()}
     print("throughput", result["throughput_one_thread"], flush=True)
     if a.seeds:
         result["converges_preset"] = convergence(a.seeds)

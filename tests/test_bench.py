@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 import bench
+import pytest
+
+pytestmark = pytest.mark.slow  # the benchmarks' own code, on real pages and networks
 
 
 def test_each_lab_commit_is_timed_through_apptest(random_checkpoints, checkpoint_env):

@@ -118,3 +118,13 @@ def test_read_history_parses_numbers_and_is_empty_without_a_file(tmp_path):
     (tmp_path / "dcgan").mkdir()
     (tmp_path / "dcgan" / HISTORY).write_text("epoch,loss_d,note\n1,1.25,warm\n2,0.5,\n")
     assert read_history("dcgan", tmp_path) == [{"epoch": 1, "loss_d": 1.25, "note": "warm"}, {"epoch": 2, "loss_d": 0.5}]
+
+
+def test_a_cards_device_splits_into_chip_and_cores():
+    from advdl.cards import split_device
+    from advdl.training import device_name
+
+    assert split_device("AMD EPYC, 2 cores") == ("AMD EPYC", 2)
+    assert split_device("x86_64 CPU, 1 core") == ("x86_64 CPU", 1)
+    assert split_device("NVIDIA H200") == ("NVIDIA H200", None)
+    assert split_device(device_name(torch.device("cpu")))[1] is not None  # what training writes, it can read

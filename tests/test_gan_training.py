@@ -66,6 +66,7 @@ def test_step_d_changes_the_heatmap_and_not_the_fakes_step_g_the_reverse():
     assert np.array_equal(s1["heat"], s2["heat"]) and not np.array_equal(s1["fake"], s2["fake"])
 
 
+@pytest.mark.slow
 def test_a_seeded_ring_gan_covers_its_modes():
     # the "converges" preset's networks, seeded, trained long enough to cover the ring
     gan = ToyGAN(replace(preset_config("converges"), seed=2))
@@ -182,6 +183,7 @@ def test_the_gradient_arrows_point_where_the_generator_loss_falls():
     assert (after <= before + 1e-7).float().mean() > 0.95
 
 
+@pytest.mark.slow
 def test_the_vanishing_gradient_preset_vanishes_and_the_non_saturating_loss_revives_it():
     gan = ToyGAN(preset_config("vanishing"))
     for _ in range(300):

@@ -41,7 +41,8 @@ def test_every_key_is_used_somewhere():
 
 def test_chinese_strings_are_chinese():
     for key, entry in STRINGS.items():
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in entry["zh"]), key
+        # Chinese characters, or Chinese punctuation alone (a list's separator "、")
+        assert any("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" for ch in entry["zh"]), key
 
 
 def test_every_key_used_in_the_code_exists():

@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import ROOT
 
@@ -93,6 +94,7 @@ def test_warm_up_encodes_the_gan_labs_opening_view(random_checkpoints, checkpoin
     assert len(encoded) >= N_DIRECTIONS * len(DIRECTION_STEPS)
 
 
+@pytest.mark.slow
 def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_checkpoints):
     """A server stopped while the warm-up thread is still inside torch exits as Streamlit does
     (a daemon thread there aborted the interpreter: 'terminate called without an active
@@ -111,6 +113,7 @@ def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_chec
     assert "terminate called" not in out and "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_launcher_stopped_before_any_session_does_not_wait_for_one(tmp_path, random_checkpoints):
     """A server stopped while its warm-up waits for a first session (up to 30 s) exits at once:
     the warm-up skips the rest (a teacher's Ctrl-C hung for 30 s)."""
@@ -243,6 +246,7 @@ print(json.dumps({"released": released, "before": before, "after": after,
 """
 
 
+@pytest.mark.slow
 def test_the_server_releases_the_pages_of_cuda_libraries_it_never_runs():
     """Only mappings the process cannot have changed (read-only, nothing copied on write) lose
     their pages; the count returned is what they held; torch computes as before."""

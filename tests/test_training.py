@@ -20,6 +20,8 @@ from advdl.data import checksum, fake_split, holdout
 from advdl.training import Recipe, lr_at, random_shift
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # real models trained for an epoch or more on fake data
+
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

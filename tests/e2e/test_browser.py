@@ -63,6 +63,52 @@ def test_switching_the_language_changes_every_page_and_survives_a_reload(page, a
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+# Every text a page shows (its light DOM and the components' shadow roots, SVG chart text
+# included; not styles or scripts), less what is meant to be another language or no language:
+# the glossary's English column, the language switch, inline code (model identifiers), icon
+# ligatures, and Streamlit's own "Skip to main content" link and <noscript> text.
+PAGE_TEXT = """() => {
+  const skip = '.st-key-glossary, .st-key-lang_choice, code, [data-testid=stIconMaterial], [data-testid=stSkipToContent], style, script, noscript';
+  const out = [];
+  const walk = (root) => {
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+    for (let n = w.currentNode; n; n = w.nextNode()) {
+      if (n.nodeType === 1) { if (n.shadowRoot) walk(n.shadowRoot); continue; }
+      const el = n.parentElement;
+      if (el && !el.closest(skip)) out.push(n.textContent);
+    }
+  };
+  walk(document.body);
+  return out.join(' ');
+}"""
+
+# Proper names (models, layers, people, datasets, libraries), symbols and units, as the course
+# outline itself writes them in Chinese.
+LATIN_ALLOWED = {
+    "GAN", "DCGAN", "CNN", "CapsNet", "MNIST", "PCA", "PC", "PSNR", "SSIM", "BCE", "Fréchet", "SeFa", "GIF", "PNG", "JS",
+    "ReLU", "LeakyReLU", "tanh", "softmax", "BN", "BP", "D", "G", "x", "y", "z", "L1", "L2", "Dropout", "one-hot", "word2vec",
+    "seq2seq", "LSTM", "GRU", "BLEU", "VGG", "GoogLeNet", "Inception", "NIN", "ResNet", "Keras", "keras.io", "Sabour", "Adam",
+    "SGD", "AMD", "EPYC", "NVIDIA", "H200", "x86_64", "CPU", "GPU", "dB", "px", "min", "s", "ms", "KB", "MB", "DOI",
+}
+
+
+LATIN_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ](?:[A-Za-zÀ-ÖØ-öø-ÿ0-9_.'-]*[A-Za-zÀ-ÖØ-öø-ÿ0-9])?"  # "word2vec", "keras.io", "one-hot", "L1"
+
+
+@pytest.mark.parametrize("slug", ["", "gan", "gan_training", "autoencoders", "capsules"])
+def test_a_page_in_chinese_shows_no_english_words(page, app_url, slug):
+    import re
+
+    page.goto(f"{app_url}/{slug}?lang=zh")
+    wait_idle(page)
+    for summary in page.locator("[data-testid='stExpander'] summary").all():  # the notes too
+        summary.click()
+        wait_idle(page)
+    page.wait_for_timeout(1500)  # charts drawn after the run
+    words = set(re.findall(LATIN_WORD, page.evaluate(PAGE_TEXT)))
+    assert words - LATIN_ALLOWED == set(), sorted(words - LATIN_ALLOWED)
+
+
 OVERFLOW = """() => ['html', 'body', '[data-testid=stAppViewContainer]', '[data-testid=stMain]', '[data-testid=stMainBlockContainer]']
   .map(sel => document.querySelector(sel)).filter(Boolean)
   .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + ' ' + (e.dataset.testid || '') + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
