@@ -359,6 +359,7 @@ class GANTask(Task):
     grid = 64  # the fixed-noise sample grid: 8 x 8
     ema_decay = 0.999  # the shipped generator is an exponential moving average of the trained one
     val_samples = 2000  # samples measured against the hold-out every epoch (when a CNN is at hand)
+    bn_batches = 40  # batches of 256 latents on which the averaged generator's BatchNorm is measured
 
     def __init__(self, model, args, device, ddist):
         self.model, self.args, self.device, self.dist = model, args, device, ddist
@@ -372,6 +373,8 @@ class GANTask(Task):
             "opt_d": torch.optim.Adam(model.discriminator.parameters(), lr=self.lr, betas=betas, fused=fused),
             "opt_g": torch.optim.Adam(model.generator.parameters(), lr=self.lr, betas=betas, fused=fused),
         }
+        if args.smoke:  # fake data: the same steps, a tenth of the measuring
+            self.val_samples, self.bn_batches = 200, 4
         self.fixed_z = torch.randn(self.grid, model.config.z_dim, generator=torch.Generator().manual_seed(12345)).to(device)
         self.judge = None  # the CNN that validation measures samples with, loaded on first use
         self.reset_average()
@@ -403,7 +406,7 @@ class GANTask(Task):
         g = shipped.generator
         g.load_state_dict(self.ema.module.state_dict() if self.ema.n_averaged > 0 else self.model.generator.state_dict())
         gen = torch.Generator().manual_seed(54321)
-        latents = [torch.randn(256, self.model.config.z_dim, generator=gen).to(self.device) for _ in range(40)]
+        latents = [torch.randn(256, self.model.config.z_dim, generator=gen).to(self.device) for _ in range(self.bn_batches)]
         torch.optim.swa_utils.update_bn(latents, g)  # a plain average over the calibration batches
         return shipped.eval()
 

@@ -241,7 +241,20 @@ before = mappings()
 released = release_library_pages()
 after = mappings()
 x = torch.arange(16.0).view(4, 4)
-print(json.dumps({"released": released, "before": before, "after": after,
+
+# A library of our own, so that the release is measured on every torch build (a CPU-only one maps
+# no CUDA library): a read-only shared mapping of a file, every page touched.
+import mmap, os, re, tempfile
+path = os.path.join(tempfile.mkdtemp(), "libadvdlprobe.so")
+with open(path, "wb") as f:
+    f.write(os.urandom(8 << 20))
+fd = os.open(path, os.O_RDONLY)
+lib = mmap.mmap(fd, 8 << 20, prot=mmap.PROT_READ)
+touched = sum(lib[i] for i in range(0, 8 << 20, 4096))
+own = lambda: sum(m["Rss"] for m in read_mappings() if m["path"] == path)
+probe = {"before": own(), "released": release_library_pages(re.compile("libadvdlprobe")), "after": own(),
+         "intact": sum(lib[i] for i in range(0, 8 << 20, 4096)) == touched}
+print(json.dumps({"released": released, "before": before, "after": after, "probe": probe,
                   "matmul": (x @ x).sum().item(), "again": release_library_pages()}))
 """
 
@@ -265,6 +278,10 @@ def test_the_server_releases_the_pages_of_cuda_libraries_it_never_runs():
     assert r["matmul"] == float((np.arange(16.0).reshape(4, 4) @ np.arange(16.0).reshape(4, 4)).sum())
     if eligible:  # torch's CUDA build, as pinned, with some of its CUDA code resident
         assert r["released"] > 0
+    # the probe's own read-only library: all its 8 MB resident, released, read back intact
+    probe = r["probe"]
+    assert probe["before"] >= 8 << 20 and probe["released"] == probe["before"]
+    assert probe["after"] < probe["before"] // 4 and probe["intact"]
 
 
 def test_releasing_pages_needs_a_readable_smaps(tmp_path):

@@ -98,8 +98,9 @@ def test_denoising_beats_convolutional_on_noisy_samples():
     assert np.mean(gains) > 0
 
 
-def test_the_readme_models_table_is_the_cards_own():
-    # README's table is written by scripts/make_docs.py from the cards: never a hand-copied figure
+def test_the_docs_figures_are_the_cards_and_benchmarks_own():
+    # README's models table (from the cards) and docs/performance.md's tables (from
+    # bench-results/*.json) are written by scripts/make_docs.py: never a hand-copied figure
     import subprocess
     import sys
 
