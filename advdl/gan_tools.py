@@ -160,7 +160,7 @@ def invert(
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(restarts, gan.config.z_dim, generator=g).requires_grad_(True)
     # Adam written out for one tensor: torch.optim would import torch._dynamo and sympy into the
-    # server (~150 MB) for a 400-number problem.
+    # server (a hundred megabytes and more) for a 400-number problem.
     m, v, (b1, b2, eps) = torch.zeros_like(z), torch.zeros_like(z), (0.9, 0.999, 1e-8)
     # Gradients only for z (autograd.grad): the shared, cached model is never modified, so
     # several sessions can invert at once.

@@ -276,7 +276,7 @@ class ToyGAN:
     def _make_optimizers(self) -> None:
         c = self.config
         # fused: one kernel for all of a network's parameters instead of a handful of ops for
-        # each (+28 % epochs/s alone for the 2 x 64 nets, and fewer GIL hand-offs when a class plays)
+        # each (more epochs/s for one player, and fewer GIL hand-offs when a class plays)
         if c.optimizer == "adam":
             # beta1 = 0.5, as DCGAN: with the default 0.9 the two players' momenta make them orbit
             self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(0.5, 0.999), fused=True)
@@ -537,8 +537,8 @@ class PlayerPool:
         self._lock = threading.Lock()
         # One run trains (or is drawn) at a time, server-wide. Thirty script threads running tiny
         # torch ops at once pass the GIL back and forth at every op that releases it, and an epoch
-        # then took ~10x its time alone (bench_gan_training: 2.5 epochs/s per player at 30 players);
-        # taking turns, each epoch runs at its single-thread speed.
+        # then took many times its time alone (bench_gan_training's class figure); taking turns,
+        # each epoch runs at its single-thread speed.
         self.torch_turn = threading.Lock()
 
     def _expire(self, now: float) -> None:

@@ -119,10 +119,6 @@ def transform(img: np.ndarray, degrees: float = 0.0, shift: tuple[float, float] 
     return out[0].numpy()
 
 
-def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
-    return transform(img, degrees)
-
-
 @torch.inference_mode()
 def direction_filmstrips(gan: torch.nn.Module, z: np.ndarray, directions: np.ndarray, offsets: np.ndarray, steps: np.ndarray,
                          parts: int | None = None) -> np.ndarray:

@@ -236,10 +236,6 @@ class Task:
         only every few steps, so a GPU is not made to wait after every step)."""
         raise NotImplementedError
 
-    def base_lr(self, opt: str) -> float:
-        """The learning rate of optimizer ``opt`` before any schedule."""
-        return self.lr
-
     def grow(self, start: nn.Module) -> tuple[nn.Module, dict] | None:
         """``start`` (a checkpoint of another config) made into this task's model and what was
         changed, or None if it cannot be (``--init-from`` then refuses it)."""
@@ -382,8 +378,8 @@ class GANTask(Task):
     def reset_average(self) -> None:
         # Averaging the generator's weights over the last ~1000 steps (Yazici et al., 2019) damps
         # the oscillation of adversarial training; the samples and the shipped model use it.
-        # (torch's AveragedModel: 1.2 ms a step for the shipped generator on one CPU thread, a
-        # hand-written _foreach_lerp_ 0.7 ms; either is under 1 % of a training step.)
+        # (torch's AveragedModel, not a hand-written lerp: either costs under a hundredth of a
+        # training step.)
         self.ema = AveragedModel(self.model.generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay))
         self.ema.requires_grad_(False)
 

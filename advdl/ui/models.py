@@ -23,8 +23,8 @@ from advdl.checkpoints import CheckpointError
 from .i18n import t
 
 # One intra-op thread per inference: sessions run in threads of their own, and several torch
-# thread pools competing for 2 cores made a single CNN forward pass 100x slower (1.4 ms against
-# 147 ms while another process trained, measured by scripts/bench.py).
+# thread pools competing for a few cores make each forward pass wait on the others' spinning
+# threads (a CNN pass two orders of magnitude slower while another process trained).
 torch.set_num_threads(int(os.environ.get("ADVDL_TORCH_THREADS", "1")))
 
 
@@ -142,7 +142,7 @@ def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
 # Seconds the warm-up's second part waits after a first run has ended: the first browser is then
 # loading the frontend's code for what the run drew (dozens of chunks and the plotly bundle) from
 # this server and asking for the replay's frames; run beside them, the second part made those
-# responses ~4x slower (the lab's image shown 0.5 s later, its replay 0.6 s later).
+# responses several times slower (bench.py's cold start, with and without the settle).
 SETTLE_S = 2.0
 
 
@@ -198,7 +198,7 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
     import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
-    try:  # compiles Streamlit's emoji pattern (40 ms of a first run); a private helper, so optional
+    try:  # compiles Streamlit's emoji pattern, which a first run would wait for; a private helper, so optional
         from streamlit.string_util import validate_icon_or_emoji
 
         validate_icon_or_emoji("🧪")

@@ -37,8 +37,8 @@ def _warm_up() -> None:
     finally:
         from advdl.ui.models import trim_heap
 
-        trim_heap()  # the warm-up's temporaries: 80-140 MB that glibc would otherwise keep
-        release_library_pages()  # 140-280 MB; here, off the first session's path (30-60 ms)
+        trim_heap()  # the warm-up's temporaries, which glibc would otherwise keep
+        release_library_pages()  # here, off the first session's path (docs/performance.md: memory)
 
 
 # The CUDA libraries of torch's CUDA build (nvidia/*, libtorch_cuda): mapped when torch is
@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if not {"--help", "-h", "--version"} & set(args):
-        # torch (1.3 s) is imported here, before the server starts, not in the thread: imports
-        # hold the interpreter lock, and a server booting and serving the browser its scripts
-        # beside them made both slower (the first lab drawn 0.3-0.5 s later from a cold start).
+        # torch is imported here, before the server starts, not in the thread: imports hold the
+        # interpreter lock, and a server booting and serving the browser its scripts beside them
+        # made both slower (a later first drawing in bench.py's cold start).
         import advdl.ui.models  # noqa: F401
 
         # Not a daemon: a server stopped during the warm-up waits the second or two it has left,
