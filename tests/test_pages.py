@@ -9,6 +9,8 @@ import pytest
 
 from conftest import ae_panel, component_payload, run_page
 
+from advdl.models import MODELS
+
 PAGES = ["home", "gan", "gan_training", "autoencoders", "capsules"]
 
 
@@ -26,7 +28,12 @@ def test_page_without_checkpoints_says_how_to_train(page, tmp_path, checkpoint_e
     checkpoint_env(tmp_path)  # an empty checkpoint folder
     at = run_page(page)
     assert not at.exception, [e.value for e in at.exception]
-    if page in ("home", "gan_training"):  # they need no checkpoint
+    if page == "home":  # a card per model that says how to train it
+        assert not at.error
+        captions = " ".join(c.value for c in at.caption)
+        for name in MODELS:
+            assert f"The checkpoint of model {name} is missing" in captions and f"--model {name}" in captions, name
+    elif page == "gan_training":  # it needs no checkpoint
         assert not at.error
     else:
         assert at.error and all("scripts/train.py --model" in e.value for e in at.error)
