@@ -93,8 +93,13 @@ def _prefix(key: str, lang: str) -> str:
     return STRINGS[key][lang].split("{")[0].strip()
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("case,name,content,expect", CASES, ids=[c[0] for c in CASES])
+# Every case in English; in Chinese one case of each outcome (each message, and a digit read),
+# since what differs between the languages is the message's text alone.
+IN_CHINESE = {"empty file", "1x1", "10000x10000", "16-bit grayscale"}
+RUNS = [(lang, *c) for c in CASES for lang in (("en", "zh") if c[0] in IN_CHINESE else ("en",))]
+
+
+@pytest.mark.parametrize("lang,case,name,content,expect", RUNS, ids=[f"{r[1]}-{r[0]}" for r in RUNS])
 def test_an_upload_gets_a_message_or_a_digit_and_the_lab_goes_on(random_checkpoints, checkpoint_env, lang, case, name, content, expect):
     checkpoint_env(random_checkpoints)
     at = run_page("capsules", lang=lang)
