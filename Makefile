@@ -29,8 +29,10 @@ install-dev: $(VENV)/.dev-installed
 run: install
 	MALLOC_ARENA_MAX=2 $(BIN)/python -m advdl.ui.serve --server.port $(PORT)
 
+# Two workers, each taking whole test files (--dist loadfile: a file's server, browser and
+# module fixtures are made once): while one waits on a browser or a subprocess, the other computes.
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
