@@ -1,6 +1,8 @@
 """Autoencoder playground: a digit, some noise, the four autoencoders side by side, their codes,
 the latent map of the test set, a code to edit while dragging, and the noise sweep."""
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,22 +12,26 @@ from advdl.digits import NOISE_KINDS, add_noise
 from advdl.inference import code_filmstrips, encode, reconstruct, reconstruct_sweep
 from advdl.latent_map import FILENAME, LatentMap
 from advdl.models import AUTOENCODERS
+from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
 from advdl.ui.scrub import Slider, committed, nearest_index, panel_scrubber, scrubber
+from advdl.ui.views import AE_STRENGTHS as STRENGTHS
+from advdl.ui.views import AeView
 from advdl.viz import grid, upscale
 from advdl.ui.routing import require_shell
 
 require_shell()
 
 EDIT_DIMS, EDIT_STEPS = 8, 21
-STRENGTHS = np.round(np.linspace(0.0, 1.0, 21), 2)  # the noise strength's steps, 0.05 apart
-DEFAULT_STRENGTH = 10  # 0.5: the course's noise factor
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 st.title(t("ae.title"))
+views.current(AeView)  # the URL's view, on the page's first run
+if views.take_bad_url(AeView):
+    st.warning(t("common.bad_url"))
 clean = digit_input("ae")
 
 models = {name: m for name in AUTOENCODERS if (m := get_model(name)) is not None}
@@ -54,9 +60,11 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
     fragment: changing the noise or clicking the map reruns only this part of the lab."""
     c1, c2, c3 = st.columns(3)
     noise_labels = {k: t(f"ae.noise.{k}") for k in NOISE_KINDS}
-    kind = c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, key="ae.noise")
-    seed = c2.number_input(t("ae.noise_seed"), 0, 10_000, 0, key="ae.noise_seed")
-    use_clean = c3.toggle(t("ae.clean_input"), False, key="ae.clean")
+    c1.selectbox(t("ae.noise"), NOISE_KINDS, format_func=noise_labels.get, **views.bind(AeView, "ae.noise", "noise"))
+    c2.number_input(t("ae.noise_seed"), 0, 10_000, **views.bind(AeView, "ae.noise_seed", "seed"))
+    c3.toggle(t("ae.clean_input"), **views.bind(AeView, "ae.clean", "clean"))
+    view = views.current(AeView)
+    kind, seed, use_clean = view.noise, view.seed, view.clean
 
     results = {}
     if clean is not None and models:
@@ -72,9 +80,10 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
         st.subheader(t("ae.recons"))
         # One row on a monitor; rows of three on a projector, so that each image stays large.
         index = panel_scrubber(
-            frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), committed("ae.strength", 1, DEFAULT_STRENGTH)[0]),
+            frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), committed("ae.strength", 1, view.strength)[0]),
             key="ae.strength", columns=3 if presenting() else len(names) + 1,
         )
+        view = replace(view, strength=index)
         strength, noisy = float(STRENGTHS[index]), inputs[index]
         results = {n: sweeps[n].at(index) for n in names}
 
@@ -90,6 +99,8 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
             maps = encode(models["ae_conv"], noisy)  # (32, 7, 7)
             scaled = maps / max(float(maps.max()), 1e-6)
             code_cols[-1].image(grid(scaled, nrow=8, pad=1), caption=t("ae.conv_code"), width="stretch")
+
+    views.publish(view)  # the URL follows, so that a teacher can share the view
 
     sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
     if sweep:

@@ -29,18 +29,6 @@ def _view() -> CapsView:
     return views.current(CapsView)
 
 
-def _bind(key: str, field: str, value) -> dict:
-    """Mirror a view field into widget ``key`` (widget keys are dropped when the page changes, the
-    view is not); the widget's change goes back into the view."""
-    st.session_state[key] = value
-
-    def changed() -> None:
-        value = st.session_state[key]
-        views.update(replace(_view(), **{field: round(value, 2) if isinstance(value, float) else value}))
-
-    return {"key": key, "on_change": changed}
-
-
 def _reset_dims() -> None:
     views.update(_view().centred())
     reset("caps.dims")
@@ -68,10 +56,10 @@ view = _view()
 if views.take_bad_url(CapsView):
     st.warning(t("common.bad_url"))
 c1, c2, c3, c4 = st.columns(4)
-c1.slider(t("caps.rotation"), *CapsView.LIMITS["angle"], step=5, **_bind("caps.rotation", "angle", view.angle))
-c2.slider(t("caps.shift_x"), *CapsView.LIMITS["dx"], step=1, **_bind("caps.dx", "dx", view.dx))
-c3.slider(t("caps.shift_y"), *CapsView.LIMITS["dy"], step=1, **_bind("caps.dy", "dy", view.dy))
-c4.slider(t("caps.scale"), CapsView.SCALES[0], CapsView.SCALES[-1], step=0.05, **_bind("caps.scale", "scale", view.scale))
+c1.slider(t("caps.rotation"), *CapsView.LIMITS["angle"], step=5, **views.bind(CapsView, "caps.rotation", "angle"))
+c2.slider(t("caps.shift_x"), *CapsView.LIMITS["dx"], step=1, **views.bind(CapsView, "caps.dx", "dx"))
+c3.slider(t("caps.shift_y"), *CapsView.LIMITS["dy"], step=1, **views.bind(CapsView, "caps.dy", "dy"))
+c4.slider(t("caps.scale"), CapsView.SCALES[0], CapsView.SCALES[-1], step=0.05, **views.bind(CapsView, "caps.scale", "scale"))
 view = _view()
 views.publish(view)
 
@@ -117,8 +105,8 @@ if img is not None and capsnet is not None:
     st.subheader(t("caps.perturb"))
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
     which = {None: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
-    p1.selectbox(t("caps.which"), list(which), format_func=which.get, **_bind("caps.cls", "cls", view.cls))
-    p2.selectbox(t("caps.range"), CAPS_RANGES, **_bind("caps.range", "spread", view.spread))
+    p1.selectbox(t("caps.which"), list(which), format_func=which.get, **views.bind(CapsView, "caps.cls", "cls"))
+    p2.selectbox(t("caps.range"), CAPS_RANGES, **views.bind(CapsView, "caps.range", "spread"))
     p3.button(t("caps.reset"), key="caps.reset", on_click=_reset_dims)
     cls = pred if view.cls is None else view.cls
     _perturb_view(capsnet, capsules[cls], cls)

@@ -355,3 +355,27 @@ def test_gan_raw_table_is_drawn_only_while_open_and_applies(random_checkpoints, 
     from advdl.urlstate import decode_latent
 
     assert np.array_equal(decode_latent(at.query_params["z"], z.size), view.latent(z.size))
+
+
+def test_autoencoder_view_comes_from_the_url_and_goes_back_into_it(random_checkpoints, checkpoint_env):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    checkpoint_env(random_checkpoints)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"lang": "en", "noise": "occlusion", "strength": "0.9"})
+    at.run()
+    at.switch_page("pages/autoencoders.py").run()
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="ae.noise").value == "occlusion" and ae_panel(at)["index"] == 18
+    at.toggle(key="ae.clean").set_value(True).run()
+    assert at.query_params["clean"] in ("1", ["1"]) and at.query_params["noise"] in ("occlusion", ["occlusion"])
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/autoencoders.py").run()  # the view survives a visit to another lab
+    assert at.toggle(key="ae.clean").value is True and at.selectbox(key="ae.noise").value == "occlusion"
+    bad = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    bad.query_params.update({"lang": "en", "noise": "fog"})
+    bad.run()
+    bad.switch_page("pages/autoencoders.py").run()
+    assert not bad.exception and "Part of the link could not be read" in " ".join(w.value for w in bad.warning)

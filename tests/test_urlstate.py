@@ -65,3 +65,16 @@ def test_capsule_view_round_trips_and_reports_garbage():
     for garbage in ({"rot": "400"}, {"dx": "x"}, {"scale": "3"}, {"cls": "10"}, {"range": "0.3"}, {"dims": "1,2"}):
         back, bad = CapsView.from_query_params({"rot": "30", **garbage})
         assert bad and back.angle == (30 if "rot" not in garbage else 0)
+
+
+def test_autoencoder_view_round_trips_and_reports_garbage():
+    from advdl.ui.views import AE_STRENGTHS, AeView
+
+    assert AeView().to_query_params() == {}
+    view = AeView(noise="occlusion", seed=7, clean=True, strength=18)
+    q = view.to_query_params()
+    assert q == {"noise": "occlusion", "nseed": "7", "clean": "1", "strength": "0.9"} and AE_STRENGTHS[18] == 0.9
+    assert AeView.from_query_params(q) == (view, False)
+    for garbage in ({"noise": "fog"}, {"nseed": "-1"}, {"clean": "yes"}, {"strength": "0.33"}, {"strength": "x"}):
+        back, bad = AeView.from_query_params({"nseed": "3", **garbage})
+        assert bad and back.seed == (3 if "nseed" not in garbage else 0)

@@ -16,6 +16,7 @@ from typing import Mapping
 import numpy as np
 import streamlit as st
 
+from advdl.digits import NOISE_KINDS
 from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPENING_SEED, seed_latent
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 
@@ -147,6 +148,59 @@ class CapsView:
         return out
 
 
+AE_STRENGTHS = np.round(np.linspace(0.0, 1.0, 21), 2)  # the noise strength's steps, 0.05 apart
+
+
+@dataclass(frozen=True)
+class AeView:
+    """The autoencoder lab's noise: its kind, its seed, the clean digit instead, and the strength
+    (a step of ``AE_STRENGTHS``; 0.5 is the course's noise factor)."""
+
+    noise: str = NOISE_KINDS[0]
+    seed: int = 0
+    clean: bool = False
+    strength: int = 10
+
+    KEY = "ae.view"
+
+    @classmethod
+    def from_query_params(cls, params: Mapping) -> tuple[AeView, bool]:
+        got, bad = {}, False
+        if params.get("noise") is not None:
+            bad |= params.get("noise") not in NOISE_KINDS
+            if params.get("noise") in NOISE_KINDS:
+                got["noise"] = params.get("noise")
+        if params.get("nseed") is not None:
+            v = parse_int(params.get("nseed"), 0, 10_000)
+            bad |= v is None
+            if v is not None:
+                got["seed"] = v
+        if params.get("clean") is not None:
+            bad |= params.get("clean") not in ("0", "1")
+            got["clean"] = params.get("clean") == "1"
+        if params.get("strength") is not None:
+            try:
+                hits = np.flatnonzero(np.isclose(AE_STRENGTHS, float(params.get("strength"))))
+            except (TypeError, ValueError):
+                hits = []
+            bad |= len(hits) != 1
+            if len(hits) == 1:
+                got["strength"] = int(hits[0])
+        return cls(**got), bad
+
+    def to_query_params(self) -> dict[str, str]:
+        out, default = {}, AeView()
+        if self.noise != default.noise:
+            out["noise"] = self.noise
+        if self.seed != default.seed:
+            out["nseed"] = str(self.seed)
+        if self.clean:
+            out["clean"] = "1"
+        if self.strength != default.strength:
+            out["strength"] = f"{AE_STRENGTHS[self.strength]:g}"
+        return out
+
+
 def current(view_cls, *args):
     """This session's view of a lab: the one it had (a visit to another lab keeps it), else the
     URL's on the page's first run. A URL that named something unreadable is reported once
@@ -172,6 +226,19 @@ def publish(view) -> None:
     wanted = {**kept, **view.to_query_params()}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def bind(view_cls, key: str, field: str, *args) -> dict:
+    """Widget ``key`` shows the view's ``field`` (widget keys are dropped when the page changes;
+    the view is not), and its changes go into the view: ``st.slider(..., **bind(CapsView,
+    "caps.rotation", "angle"))``. ``args``: what :func:`current` needs for this view."""
+    st.session_state[key] = getattr(current(view_cls, *args), field)
+
+    def changed() -> None:
+        value = st.session_state[key]
+        update(replace(current(view_cls, *args), **{field: round(value, 2) if isinstance(value, float) else value}))
+
+    return {"key": key, "on_change": changed}
 
 
 def take_bad_url(view_cls) -> bool:
