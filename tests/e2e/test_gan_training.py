@@ -79,7 +79,10 @@ def test_a_sprayed_drawing_becomes_the_real_data(page, app_url):
     assert page.locator("text=在画布上按住鼠标拖动").count() >= 1  # draw first, in Chinese
     canvas = page.locator(".gcan-main").first
     canvas.wait_for(state="visible")
-    box = canvas.bounding_box()
+    box, settled = canvas.bounding_box(), None
+    while box != settled:  # the layout settles (fonts, the first snapshot) before the stroke
+        page.wait_for_timeout(250)
+        settled, box = box, canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
     page.mouse.down()
     for i in range(12):
