@@ -152,7 +152,7 @@ def _grown(gan: DCGAN, net: str, field: str, count: int, first: int) -> DCGAN:
     old = getattr(gan.config, field)
     if count < old:
         raise ValueError(f"the {net} has {old} refinement layers; cannot go down to {count}")
-    deeper = DCGAN(dataclasses.replace(gan.config, **{field: count})).to(next(gan.parameters()).device)
+    deeper = DCGAN(dataclasses.replace(gan.config, **{field: count})).to(_device(gan))
     state = deeper.state_dict()
     for key, value in gan.state_dict().items():
         parts = key.split(".")

@@ -53,13 +53,11 @@ class GanView:
 
     @classmethod
     def from_query_params(cls, params: Mapping, z_dim: int) -> tuple[GanView, bool]:
-        seed = parse_int(params.get("seed"), 0, MAX_SEED)
-        z = params.get("z")
-        z_ok = z is not None and decode_latent(z, z_dim) is not None
-        dirs = parse_indices(params.get("dirs"), N_DIRECTIONS, len(DIRECTION_STEPS) - 1)
-        bad = (params.get("seed") is not None and seed is None) or (z is not None and not z_ok) or (params.get("dirs") is not None and dirs is None)
-        view = cls(seed=OPENING_SEED if seed is None else seed, z=z if z_ok else None, dirs=tuple(dirs) if dirs else cls.dirs)
-        return view, bad
+        return _read(cls, params, {
+            "seed": ("seed", lambda v: parse_int(v, 0, MAX_SEED)),
+            "z": ("z", lambda v: v if decode_latent(v, z_dim) is not None else None),
+            "dirs": ("dirs", lambda v: _tuple(parse_indices(v, N_DIRECTIONS, len(DIRECTION_STEPS) - 1))),
+        })
 
     def to_query_params(self) -> dict[str, str]:
         out = {"z": self.z} if self.z is not None else {"seed": str(self.seed)}
@@ -103,39 +101,15 @@ class CapsView:
 
     @classmethod
     def from_query_params(cls, params: Mapping) -> tuple[CapsView, bool]:
-        got, bad = {}, False
-        for name, url in (("angle", "rot"), ("dx", "dx"), ("dy", "dy")):
-            if params.get(url) is not None:
-                v = parse_int(params.get(url), *cls.LIMITS[name])
-                bad |= v is None
-                if v is not None:
-                    got[name] = v
-        if params.get("scale") is not None:
-            try:
-                v = round(float(params.get("scale")), 2)
-            except (TypeError, ValueError):
-                v = None
-            bad |= v not in cls.SCALES
-            if v in cls.SCALES:
-                got["scale"] = v
-        if params.get("cls") is not None:
-            v = parse_int(params.get("cls"), 0, 9)
-            bad |= v is None
-            got["cls"] = v
-        if params.get("range") is not None:
-            try:
-                v = float(params.get("range"))
-            except (TypeError, ValueError):
-                v = None
-            bad |= v not in CAPS_RANGES
-            if v in CAPS_RANGES:
-                got["spread"] = v
-        if params.get("dims") is not None:
-            v = parse_indices(params.get("dims"), 16, CAPS_STEPS - 1)
-            bad |= v is None
-            if v is not None:
-                got["dims"] = tuple(v)
-        return cls(**got), bad
+        return _read(cls, params, {
+            "angle": ("rot", lambda v: parse_int(v, *cls.LIMITS["angle"])),
+            "dx": ("dx", lambda v: parse_int(v, *cls.LIMITS["dx"])),
+            "dy": ("dy", lambda v: parse_int(v, *cls.LIMITS["dy"])),
+            "scale": ("scale", lambda v: _one_of(round(float(v), 2), cls.SCALES)),
+            "cls": ("cls", lambda v: parse_int(v, 0, 9)),
+            "spread": ("range", lambda v: _one_of(float(v), CAPS_RANGES)),
+            "dims": ("dims", lambda v: _tuple(parse_indices(v, 16, CAPS_STEPS - 1))),
+        })
 
     def to_query_params(self) -> dict[str, str]:
         """The URL's parameters: what differs from the lab's opening view."""
@@ -165,28 +139,12 @@ class AeView:
 
     @classmethod
     def from_query_params(cls, params: Mapping) -> tuple[AeView, bool]:
-        got, bad = {}, False
-        if params.get("noise") is not None:
-            bad |= params.get("noise") not in NOISE_KINDS
-            if params.get("noise") in NOISE_KINDS:
-                got["noise"] = params.get("noise")
-        if params.get("nseed") is not None:
-            v = parse_int(params.get("nseed"), 0, 10_000)
-            bad |= v is None
-            if v is not None:
-                got["seed"] = v
-        if params.get("clean") is not None:
-            bad |= params.get("clean") not in ("0", "1")
-            got["clean"] = params.get("clean") == "1"
-        if params.get("strength") is not None:
-            try:
-                hits = np.flatnonzero(np.isclose(AE_STRENGTHS, float(params.get("strength"))))
-            except (TypeError, ValueError):
-                hits = []
-            bad |= len(hits) != 1
-            if len(hits) == 1:
-                got["strength"] = int(hits[0])
-        return cls(**got), bad
+        return _read(cls, params, {
+            "noise": ("noise", lambda v: _one_of(v, NOISE_KINDS)),
+            "seed": ("nseed", lambda v: parse_int(v, 0, 10_000)),
+            "clean": ("clean", {"0": False, "1": True}.get),
+            "strength": ("strength", lambda v: _step_of(float(v), AE_STRENGTHS)),
+        })
 
     def to_query_params(self) -> dict[str, str]:
         out, default = {}, AeView()
@@ -199,6 +157,39 @@ class AeView:
         if self.strength != default.strength:
             out["strength"] = f"{AE_STRENGTHS[self.strength]:g}"
         return out
+
+
+def _read(view_cls, params: Mapping, readers: dict) -> tuple:
+    """A view from URL parameters: ``readers`` maps each field to its parameter's name and a
+    parser that gives None (or raises ValueError/TypeError) for what it cannot read. Returns the
+    view (the fields it could not read left at their defaults) and whether any could not."""
+    got, bad = {}, False
+    for field, (name, parse) in readers.items():
+        raw = params.get(name)
+        if raw is None:
+            continue
+        try:
+            value = parse(raw)
+        except (TypeError, ValueError):
+            value = None
+        if value is None:
+            bad = True
+        else:
+            got[field] = value
+    return view_cls(**got), bad
+
+
+def _one_of(value, allowed):
+    return value if value in allowed else None
+
+
+def _step_of(value: float, steps: np.ndarray) -> int | None:
+    hits = np.flatnonzero(np.isclose(steps, value))
+    return int(hits[0]) if len(hits) == 1 else None
+
+
+def _tuple(value):
+    return tuple(value) if value is not None else None
 
 
 def current(view_cls, *args):
