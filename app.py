@@ -13,6 +13,7 @@ import pandas  # noqa: F401
 import pyarrow  # noqa: F401
 import streamlit as st
 
+from advdl.ui import lesson_mode
 from advdl.ui.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
 from advdl.ui.shell import FIRST_RUN_ENDED, apply_presentation_style
 
@@ -61,10 +62,14 @@ pages = [
     st.Page(_home_alias, title=t("nav.home"), url_path="home", visibility="hidden"),
     st.Page("pages/gan.py", title=t("nav.gan"), icon=":material/casino:", url_path="gan"),
     st.Page("pages/gan_training.py", title=t("nav.gtrain"), icon=":material/model_training:", url_path="gan_training"),
+    st.Page("pages/real_or_fake.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="real_or_fake"),
     st.Page("pages/autoencoders.py", title=t("nav.ae"), icon=":material/compress:", url_path="autoencoders"),
     st.Page("pages/capsules.py", title=t("nav.caps"), icon=":material/pill:", url_path="capsules"),
 ]
 try:
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    by_path = {("" if p is home else p.url_path): p for p in pages}
+    lesson_mode.drive(by_path, "" if page is home else page.url_path)  # a lesson's step bar, above the lab
+    page.run()
 finally:
     FIRST_RUN_ENDED.set()  # the launcher's warm-up now does what no first drawing needs

@@ -77,7 +77,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
                             + [f"{t(f'ae.{n}')}{' ★ ' + t('ae.best') if n == best else ''}" for n in names])
             metrics.append([""] + [f"PSNR {sweeps[n].psnr[i]:.1f} dB\nSSIM {sweeps[n].ssim[i]:.2f} · BCE {sweeps[n].bce[i]:.3f}" for n in names])
         frames = np.stack([np.concatenate([inputs[i][None], np.stack([sweeps[n].images[i] for n in names])]) for i in range(len(STRENGTHS))])
-        st.subheader(t("ae.recons"))
+        st.subheader(t("ae.recons"), anchor="recons")
         # One row on a monitor; rows of three on a projector, so that each image stays large.
         index = panel_scrubber(
             frames, captions, metrics, Slider(t("ae.strength"), list(STRENGTHS), committed("ae.strength", 1, view.strength)[0]),
@@ -87,7 +87,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
         strength, noisy = float(STRENGTHS[index]), inputs[index]
         results = {n: sweeps[n].at(index) for n in names}
 
-        st.subheader(t("ae.codes"))
+        st.subheader(t("ae.codes"), anchor="codes")
         dense = [n for n in ("ae_plain", "ae_deep") if n in models]
         code_cols = st.columns(len(dense) + 1)
         for col, name in zip(code_cols, dense):
@@ -104,7 +104,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
 
     sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
     if sweep:
-        st.subheader(t("ae.sweep"))
+        st.subheader(t("ae.sweep"), anchor="sweep")
         fig = go.Figure()
         for i, (name, curve) in enumerate(sweep.items()):
             sig = sorted(curve, key=float)
@@ -116,7 +116,7 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
         st.caption(t("ae.sweep_help"))
 
     if "ae_plain" in models and lmap is not None:
-        st.subheader(t("ae.map"))
+        st.subheader(t("ae.map"), anchor="map")
         left, right = st.columns([3, 1])
         fig = go.Figure()
         for c in range(10):
@@ -145,7 +145,7 @@ def _editor_view(model, clean: np.ndarray, lmap: LatentMap) -> None:
     """The plain autoencoder's code, edited while dragging. A fragment: committing a slider
     reruns only this part."""
     models = {"ae_plain": model}
-    st.subheader(t("ae.edit"))
+    st.subheader(t("ae.edit"), anchor="edit")
     st.caption(t("ae.edit_help"))
     code = encode(models["ae_plain"], clean)
     dims = lmap.top_dims(EDIT_DIMS)

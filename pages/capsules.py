@@ -102,7 +102,7 @@ if img is not None and capsnet is not None:
                           legend=dict(orientation="h", y=-0.3))
         st.plotly_chart(rot, width="stretch")
 
-    st.subheader(t("caps.perturb"))
+    st.subheader(t("caps.perturb"), anchor="perturb")
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
     which = {None: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
     p1.selectbox(t("caps.which"), list(which), format_func=which.get, **views.bind(CapsView, "caps.cls", "cls"))
@@ -116,7 +116,7 @@ if img is not None and capsnet is not None:
         hm.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("caps.dimension"), yaxis=dict(title=t("common.class"), dtick=1))
         st.plotly_chart(hm, width="stretch")
 
-    st.subheader(t("caps.fig4"))
+    st.subheader(t("caps.fig4"), anchor="fig4")
     fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), np.round(np.linspace(-0.25, 0.25, 11), 2))
     tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
     st.image(tile, caption=t("caps.fig4_caption"), width=image_size(420))
@@ -124,7 +124,7 @@ if img is not None and capsnet is not None:
     Image.fromarray(tile).resize((tile.shape[1] * 3, tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
     st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
 
-    st.subheader(t("caps.routing"))
+    st.subheader(t("caps.routing"), anchor="routing")
     maps, shares = routing_summary(out.couplings, pred)
     cols = st.columns(len(maps) + 1)
     for r, (col, m) in enumerate(zip(cols, maps)):

@@ -101,7 +101,7 @@ def _replay_view() -> None:
     if replay is None:
         return
     grids, rows = replay
-    st.subheader(t("gan.training"))
+    st.subheader(t("gan.training"), anchor="replay")
     a, b = st.columns([1, 2])
     with a:
         epochs = list(range(1, len(grids) + 1))
@@ -130,7 +130,7 @@ if gan is not None:
     _directions_view(gan, cnn, dirs)
 
     # --- morph one digit into another
-    st.subheader(t("gan.morph"))
+    st.subheader(t("gan.morph"), anchor="morph")
     bank = gan_bank(gan, cnn) if cnn is not None else None
     m1, m2, m3, m4 = st.columns(4)
     by_class = bank is not None and m1.radio(t("gan.morph_by"), ["class", "seed"], format_func={"class": t("gan.by_class"), "seed": t("gan.by_seed")}.get, key="gan.morph_by") == "class"
@@ -164,7 +164,7 @@ if gan is not None:
             right.plotly_chart(fig, width="stretch")
 
     # --- inversion
-    st.subheader(t("gan.invert"))
+    st.subheader(t("gan.invert"), anchor="invert")
     st.caption(t("gan.invert_help", starts=INVERSION_RESTARTS, pool=CANDIDATES))
     target = digit_input("gan")
     if target is not None and st.button(t("gan.invert_go"), key="gan.invert_go", type="primary"):

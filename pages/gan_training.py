@@ -14,6 +14,7 @@ from advdl.ui.i18n import t
 from advdl.ui.routing import require_shell
 from advdl.ui.scrub import state as component_state
 from advdl.ui.shell import presenting
+from advdl.ui.views import SHARED_PARAMS
 from advdl.ui.training_view import RATES, SPEEDS, WIDTHS, TrainingView, player_pool
 
 require_shell()
@@ -285,7 +286,7 @@ def _train_tick(run: ToyGAN, view: TrainingView, train_s: float, interval: float
 
 view, view_col = _controls()
 st.session_state[TrainingView.KEY] = view
-st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "present")}, **view.to_query_params()})
+st.query_params.from_dict({**{k: v for k, v in st.query_params.to_dict().items() if k in SHARED_PARAMS}, **view.to_query_params()})
 if view.config.lr_g == 0 or view.config.lr_d == 0:
     st.warning(t("gtrain.error.zero_lr"))
 _take_drawing(view.config)

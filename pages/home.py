@@ -5,7 +5,8 @@ import streamlit as st
 from advdl.cards import headline, split_device, test_set_seen
 from advdl.checkpoints import train_command
 from advdl.models import MODELS
-from advdl.ui.course import ADVANCED, COURSE_MAP, GLOSSARY
+from advdl.ui import lesson_mode
+from advdl.ui.course import ADVANCED, COURSE_MAP
 from advdl.ui.i18n import lang, t
 from advdl.ui.models import get_card
 from advdl.ui.routing import require_shell
@@ -34,6 +35,15 @@ for col, path, title, blurb in [
         st.page_link(path, label=t(title))
         st.write(t(blurb))
 
+st.subheader(t("home.lessons"))
+st.caption(t("home.lessons_help"))
+lesson_cols = st.columns(3)
+for col, (name, lesson) in zip(lesson_cols, lesson_mode.lessons()):
+    with col.container(border=True):
+        st.markdown(f"**{lesson.title[lang()]}** · {t('home.lesson_steps', n=len(lesson.steps))}")
+        st.caption(" · ".join(s.title[lang()] for s in lesson.steps[:3]) + " …")
+        st.button(t("home.lesson_start"), key=f"home.lesson.{name}", on_click=lesson_mode.start, args=(name,), icon=":material/play_arrow:")
+
 st.subheader(t("home.course_map"))
 zh = lang() == "zh"
 left, right = st.columns([3, 2])
@@ -48,7 +58,7 @@ with right.container(border=True):
         st.page_link(path, label=a_zh if zh else a_en, icon=":material/arrow_forward:")
         st.caption(d_zh if zh else d_en)
     with st.expander(t("home.glossary")), st.container(key="glossary"):  # both languages, by design
-        st.table({"中文": [g[0] for g in GLOSSARY], "English": [g[1] for g in GLOSSARY]})
+        lesson_mode.glossary()
 
 st.subheader(t("home.models"))
 cols = st.columns(3)

@@ -112,6 +112,20 @@ def gan_pool(gan):
     return _gan_pool(gan, stamp(gan))
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _quiz_round(_gan, key: str, seed: int, kind: str):
+    from advdl.data import load_samples
+    from advdl.quiz import make_round
+
+    return make_round(_gan, load_samples().images.numpy(), seed, kind)
+
+
+def quiz_round(gan, seed: int, kind: str):
+    """The "real or fake?" round ``seed`` names (advdl.quiz), made once per server: the class
+    opening the teacher's link all get the same digits."""
+    return _quiz_round(gan, stamp(gan), int(seed), kind)
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
     from advdl.viz import grids

@@ -31,7 +31,7 @@ HTML = '<div class="scrub"><figure class="scrub-fig"><img class="scrub-img" alt=
 PANEL_HTML = '<div class="pscrub"><div class="scrub-sliders"></div><div class="pscrub-grid"></div></div>'
 
 
-def register(name: str, html: str, css: str, js: str):
+def register(name: str, html: str, css: str | None, js: str):
     """A component of this package with its JS and CSS as files in ``frontend/`` (declared in
     pyproject.toml and found once the package is installed: the browser fetches and caches them,
     so a message carries only its data), else inline (a checkout run without `make install`)."""
@@ -39,7 +39,7 @@ def register(name: str, html: str, css: str, js: str):
         return st.components.v2.component(f"advdl.{name}", html=html, css=css, js=js)
     except Exception:  # noqa: BLE001 - Streamlit raises its API exception when no manifest declares it
         return st.components.v2.component(
-            f"advdl.{name}", html=html, css=(FRONTEND / css).read_text(encoding="utf-8"),
+            f"advdl.{name}", html=html, css=(FRONTEND / css).read_text(encoding="utf-8") if css else None,
             js=(FRONTEND / js).read_text(encoding="utf-8"),
         )
 

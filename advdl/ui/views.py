@@ -21,7 +21,7 @@ from advdl.gan_tools import DIRECTION_CENTRE, DIRECTION_STEPS, N_DIRECTIONS, OPE
 from advdl.urlstate import decode_latent, encode_latent, parse_indices, parse_int
 
 MAX_SEED = 2**31 - 1
-SHARED_PARAMS = ("lang", "present")  # the app's own parameters, kept on every page
+SHARED_PARAMS = ("lang", "present", "lesson", "step")  # the app's own parameters, kept on every page
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,32 @@ class AeView:
         if self.strength != default.strength:
             out["strength"] = f"{AE_STRENGTHS[self.strength]:g}"
         return out
+
+
+@dataclass(frozen=True)
+class QuizView:
+    """The "real or fake?" round: its seed and which round (1: the generator's samples at random,
+    2: the ones the discriminator finds least real)."""
+
+    seed: int = 1
+    round: int = 1
+
+    KEY = "quiz.view"
+    ROUNDS = (1, 2)
+
+    @property
+    def kind(self) -> str:
+        return ("random", "least_real")[self.round - 1]
+
+    @classmethod
+    def from_query_params(cls, params: Mapping) -> tuple[QuizView, bool]:
+        return _read(cls, params, {
+            "seed": ("seed", lambda v: parse_int(v, 0, 10**6)),
+            "round": ("round", lambda v: _one_of(parse_int(v, 1, 2), cls.ROUNDS)),
+        })
+
+    def to_query_params(self) -> dict[str, str]:
+        return {"seed": str(self.seed), "round": str(self.round)}
 
 
 def _read(view_cls, params: Mapping, readers: dict) -> tuple:
