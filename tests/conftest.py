@@ -85,3 +85,22 @@ def write_replay(root: Path, epochs: int) -> np.ndarray:
         w.writeheader()
         w.writerows({"epoch": e + 1, "loss_d": 1.0 + e, "loss_g": 2.0 - e / 10} for e in range(epochs))
     return samples
+
+
+@pytest.fixture
+def every_run_through_app(monkeypatch):
+    """AppTest runs as the lab's server does: every run through app.py and its navigation.
+
+    AppTest resets Streamlit's process-wide "multipage v1" flag before each run, and with a
+    ``pages/`` folder beside app.py a run on any page but the first then runs that page's file
+    alone (advdl.ui.routing clears that flag once in the real server). Tests of what app.py draws
+    around a page (the lesson mode's step bar) need it cleared on every run."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    class Navigated(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", Navigated)

@@ -85,9 +85,9 @@ def _open(here: Here, pages: dict, current: str) -> None:
             ss.pop(key, None)
         for key in scrubbers:
             scrub.reset(key)
+    st.query_params.from_dict(_params(here))
     if step.page != current:
         st.switch_page(pages[step.page], query_params=_params(here))  # raises: the run starts again there
-    st.query_params.from_dict(_params(here))
 
 
 def _running() -> Here | None:
