@@ -57,8 +57,8 @@ with right.container(border=True):
     for a_zh, a_en, d_zh, d_en, path in ADVANCED:
         st.page_link(path, label=a_zh if zh else a_en, icon=":material/arrow_forward:")
         st.caption(d_zh if zh else d_en)
-    with st.expander(t("home.glossary")), st.container(key="glossary"):  # both languages, by design
-        lesson_mode.glossary()
+    with st.expander(t("home.glossary")):
+        lesson_mode.glossary(key="glossary")
 
 st.subheader(t("home.models"))
 cols = st.columns(3)

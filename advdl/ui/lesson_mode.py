@@ -122,6 +122,18 @@ def lessons() -> list[tuple[str, Lesson]]:
     return out
 
 
+def _on_key() -> None:
+    """The keys component's callback (before the run, so that the run draws the new step)."""
+    action = scrub.state("lesson.keys", ("action",)).get("action")
+    here = _running()
+    if here is None:
+        return
+    if action == "leave":
+        _leave()
+    elif action in ("next", "prev"):
+        _go(here.lesson.id, move(here.lesson, here.index, action))
+
+
 def _leave() -> None:
     ss = st.session_state
     ss[LEFT], ss[ACTIVE] = ss.get(ACTIVE), None
@@ -146,17 +158,6 @@ def drive(pages: dict, current: str) -> None:
                 return
             ss[NOTICE] = notice
             target = (lesson.id, index)
-    here = _running()
-    if here is not None:
-        with st.container(key="lesson-keys"):  # no height of its own (shell.py's style)
-            key = _components()(key="lesson.keys", data=scrub.send({"at": f"{here.lesson.id}:{here.index}", "focus": here.step.focus}),
-                                on_action_change=lambda: None).action
-        if key == "leave":
-            _leave()
-            _back_button()
-            return
-        if key in ("next", "prev"):
-            target = (here.lesson.id, move(here.lesson, here.index, key))
     if target is not None:
         try:
             lesson = _lesson(target[0])
@@ -164,10 +165,13 @@ def drive(pages: dict, current: str) -> None:
             st.error(t("lesson.broken", why=str(exc)))
             return
         _open(Here(lesson, max(0, min(target[1], len(lesson.steps) - 1))), pages, current)
-        here = _running()
+    here = _running()
     if here is None:
         _back_button()
         return
+    with st.container(key="lesson-keys"):  # no height of its own (LESSON_CSS)
+        _components()(key="lesson.keys", data=scrub.send({"at": f"{here.lesson.id}:{here.index}", "focus": here.step.focus}),
+                      on_action_change=_on_key)
     if here.step.page == current:  # the lesson's id and step stay in the URL beside the lab's
         for k, v in (("lesson", here.lesson.id), ("step", str(here.index + 1))):
             if st.query_params.get(k) != v:
@@ -231,6 +235,7 @@ def _back_button() -> None:
                   icon=":material/school:")
 
 
-def glossary() -> None:
+def glossary(key: str = "lesson-glossary") -> None:
     """The outline's terms in both languages (by design: the class learns both)."""
-    st.table({"中文": [g[0] for g in GLOSSARY], "English": [g[1] for g in GLOSSARY]})
+    with st.container(key=key):
+        st.table({"中文": [g[0] for g in GLOSSARY], "English": [g[1] for g in GLOSSARY]})

@@ -9,7 +9,7 @@ from .conftest import draw_stroke, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = [("gan", "GAN latent explorer"), ("gan_training", "GAN training, step by step"), ("autoencoders", "Autoencoder playground"), ("capsules", "Capsule viewer")]
+PAGES = [("gan", "GAN latent explorer"), ("gan_training", "GAN training, step by step"), ("real_or_fake", "Real or fake?"), ("autoencoders", "Autoencoder playground"), ("capsules", "Capsule viewer")]
 
 
 def test_app_opens_and_switches_pages(page, app_url):
@@ -70,7 +70,7 @@ def test_switching_the_language_changes_every_page_and_survives_a_reload(page, a
 # the glossary's English column, the language switch, inline code (model identifiers), icon
 # ligatures, and Streamlit's own "Skip to main content" link and <noscript> text.
 PAGE_TEXT = """() => {
-  const skip = '.st-key-glossary, .st-key-lang_choice, code, [data-testid=stIconMaterial], [data-testid=stSkipToContent], style, script, noscript';
+  const skip = '.st-key-glossary, .st-key-lesson-glossary, .st-key-lang_choice, code, [data-testid=stIconMaterial], [data-testid=stSkipToContent], style, script, noscript';
   const out = [];
   const walk = (root) => {
     const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
@@ -97,11 +97,11 @@ LATIN_ALLOWED = {
 LATIN_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ](?:[A-Za-zÀ-ÖØ-öø-ÿ0-9_.'-]*[A-Za-zÀ-ÖØ-öø-ÿ0-9])?"  # "word2vec", "keras.io", "one-hot", "L1"
 
 
-@pytest.mark.parametrize("slug", ["", "gan", "gan_training", "autoencoders", "capsules"])
+@pytest.mark.parametrize("slug", ["", "gan", "gan_training", "real_or_fake", "autoencoders", "capsules", "capsules?lesson=capsules&step=4"])
 def test_a_page_in_chinese_shows_no_english_words(page, app_url, slug):
     import re
 
-    page.goto(f"{app_url}/{slug}?lang=zh")
+    page.goto(f"{app_url}/{slug}{'&' if '?' in slug else '?'}lang=zh")
     wait_idle(page)
     for summary in page.locator("[data-testid='stExpander'] summary").all():  # the notes too
         summary.click()
