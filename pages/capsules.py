@@ -29,6 +29,14 @@ def _view() -> CapsView:
     return views.current(CapsView)
 
 
+AUTO = -1  # the class list's "the predicted class" (a None option would show as no choice at all)
+
+
+def _on_class() -> None:
+    chosen = st.session_state["caps.cls"]
+    views.update(replace(_view(), cls=None if chosen == AUTO else int(chosen)))
+
+
 def _reset_dims() -> None:
     views.update(_view().centred())
     reset("caps.dims")
@@ -104,8 +112,9 @@ if img is not None and capsnet is not None:
 
     st.subheader(t("caps.perturb"), anchor="perturb")
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-    which = {None: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
-    p1.selectbox(t("caps.which"), list(which), format_func=which.get, **views.bind(CapsView, "caps.cls", "cls"))
+    which = {AUTO: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
+    st.session_state["caps.cls"] = AUTO if view.cls is None else view.cls
+    p1.selectbox(t("caps.which"), list(which), format_func=which.get, key="caps.cls", on_change=_on_class)
     p2.selectbox(t("caps.range"), CAPS_RANGES, **views.bind(CapsView, "caps.range", "spread"))
     p3.button(t("caps.reset"), key="caps.reset", on_click=_reset_dims)
     cls = pred if view.cls is None else view.cls

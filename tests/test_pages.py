@@ -379,3 +379,15 @@ def test_autoencoder_view_comes_from_the_url_and_goes_back_into_it(random_checkp
     bad.run()
     bad.switch_page("pages/autoencoders.py").run()
     assert not bad.exception and "Part of the link could not be read" in " ".join(w.value for w in bad.warning)
+
+
+def test_the_capsule_list_names_the_predicted_class_and_follows_a_choice(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("capsules", lang="zh")
+    box = at.selectbox(key="caps.cls")
+    assert box.value == -1 and "预测" in box.format_func(box.value)  # shown as a choice, not as an empty list
+    box.set_value(3).run()
+    assert at.session_state["caps.view"].cls == 3 and at.query_params["cls"] == "3"
+    at.selectbox(key="caps.cls").set_value(-1).run()
+    assert at.session_state["caps.view"].cls is None and "cls" not in at.query_params
+    assert not at.exception

@@ -205,13 +205,13 @@ def _bar(here: Here) -> None:
         for problem in here.lesson.problems:
             st.warning(t("lesson.skipped", why=problem))
         a, b, c, d, e = st.columns([2, 14, 2, 4, 4], vertical_alignment="center", gap="small")
-        a.button(":material/arrow_back:", key="lesson.prev", help=t("lesson.prev"), disabled=here.index == 0, on_click=_go,
+        a.button("←", key="lesson.prev", help=t("lesson.prev"), disabled=here.index == 0, on_click=_go,
                  args=(here.lesson.id, here.index - 1), width="stretch")
         ss["lesson.pick"] = here.index
         b.selectbox(t("lesson.pick"), range(n), key="lesson.pick", label_visibility="collapsed",
                     format_func=lambda i: f"{i + 1} / {n} · {here.lesson.steps[i].title[code]}",
                     on_change=lambda: _go(here.lesson.id, int(ss["lesson.pick"])))
-        c.button(":material/arrow_forward:", key="lesson.next", help=t("lesson.next"), disabled=here.index == n - 1, on_click=_go,
+        c.button("→", key="lesson.next", help=t("lesson.next"), disabled=here.index == n - 1, on_click=_go,
                  args=(here.lesson.id, here.index + 1), width="stretch")
         with d.popover(t("home.glossary"), width="stretch"):
             glossary()
@@ -219,7 +219,7 @@ def _bar(here: Here) -> None:
         st.markdown(step.caption[code])
         if not presenting():
             st.caption(f"{here.lesson.title[code]} · {t('lesson.step_of', n=here.index + 1, total=n)} · "
-                       + t("lesson.keys_help", link=f"?lesson={here.lesson.id}&step={here.index + 1}"))
+                       + t("lesson.keys_help", link=f"`?lesson={here.lesson.id}&step={here.index + 1}`"))
 
 
 def _back_button() -> None:

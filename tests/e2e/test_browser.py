@@ -91,6 +91,7 @@ LATIN_ALLOWED = {
     "ReLU", "LeakyReLU", "tanh", "softmax", "BN", "BP", "D", "G", "x", "y", "z", "L1", "L2", "Dropout", "one-hot", "word2vec",
     "seq2seq", "LSTM", "GRU", "BLEU", "VGG", "GoogLeNet", "Inception", "NIN", "ResNet", "Keras", "keras.io", "Sabour", "Adam",
     "SGD", "AMD", "EPYC", "NVIDIA", "H200", "x86_64", "CPU", "GPU", "dB", "px", "min", "s", "ms", "KB", "MB", "DOI",
+    "PageDown", "PageUp", "Esc",  # keys, as the keyboard labels them
 }
 
 
