@@ -588,7 +588,13 @@ def main(argv=None) -> int:
     p.add_argument("--gan-training", action="store_true",
                    help="the GAN training playground's figures instead (scripts/bench_gan_training.py; with --browser also Chromium "
                         "and a class of 30 protocol-level sessions); writes bench-results/gan_training.json")
+    p.add_argument("--lessons", action="store_true",
+                   help="the lesson mode's step-to-step times instead (scripts/bench_lessons.py; Chromium); writes bench-results/lessons.json")
     a = p.parse_args(argv)
+    if a.lessons:
+        import bench_lessons
+
+        return bench_lessons.main([])
     if a.gan_training:
         import bench_gan_training
 

@@ -6,8 +6,9 @@
 
 Generated parts sit between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` markers:
 ``models`` in README.md, from the checkpoint cards and the registry's bars; ``bench`` and
-``gan_training`` in docs/performance.md, from ``bench-results/<name>.json`` (written by
-``scripts/bench.py`` and ``scripts/bench_gan_training.py``) and the goals they carry.
+``gan_training`` and ``lessons`` in docs/performance.md, from ``bench-results/<name>.json``
+(written by ``scripts/bench.py``, ``scripts/bench_gan_training.py`` and
+``scripts/bench_lessons.py``) and the goals they carry.
 """
 
 from __future__ import annotations
@@ -140,10 +141,16 @@ LABELS = {
     "class.gan_commit_during_s": "… while the class plays (s)",
     "class.server_cpu_cores": "server CPU while the class plays (cores)",
     "class.client_cpu_pct_of_machine": "the clients' CPU (% of the machine)",
+    "steps.step_to_step_drawn_s": "→ in a lesson until the next step's lab is drawn (s), every step of the three lessons",
+    "steps.same_page_s": "… steps on the same page (s)",
+    "steps.other_page_s": "… steps that open another page (s)",
+    "steps.bare_app_key_to_rerun_end_s": "a key press on a bare one-slider app until its rerun has ended (s)",
+    "steps.p50_vs_bare": "step to step, p50 against the bare app's",
 }
 BENCHES = {  # marker name: (the JSON's file, its sections in order)
     "bench": ("bench.json", ("server", "rss_mb_all_models", "training", "browser")),
     "gan_training": ("gan_training.json", ("throughput_one_thread", "converges_preset", "browser", "class")),
+    "lessons": ("lessons.json", ("steps",)),
 }
 SKIPPED = {"training.dcgan_config"}  # shown in the row it explains
 

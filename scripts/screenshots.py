@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from browserkit import CHROMIUM, CHROMIUM_ARGS, ROOT, lab_checkpoints, start_server, wait_idle
 
-LABS = {"home": "", "gan": "gan", "gan_training": "gan_training", "autoencoders": "autoencoders", "capsules": "capsules"}
+LABS = {"home": "", "gan": "gan", "gan_training": "gan_training", "real_or_fake": "real_or_fake", "autoencoders": "autoencoders",
+        "capsules": "capsules", "lesson": "capsules?lesson=capsules&step=2"}  # a lesson's step: the step bar over a lab
 OUT = ROOT / "docs" / "img"
 
 
@@ -45,7 +46,8 @@ def shoot(url: str, labs: list[str], langs: list[str], presents: list[bool], out
         for lab, lang, present in tqdm(jobs, desc="screenshots"):
             ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN" if lang == "zh" else "en-US")
             page = ctx.new_page()
-            page.goto(f"{url}/{LABS[lab]}?lang={lang}" + ("&present=1" if present else ""))
+            path = LABS[lab]
+            page.goto(f"{url}/{path}{'&' if '?' in path else '?'}lang={lang}" + ("&present=1" if present else ""))
             wait_idle(page, timeout=120_000)
             page.wait_for_timeout(settle_ms)  # charts and images drawn after the run ends
             png = page.screenshot(type="png")

@@ -207,3 +207,16 @@ def test_the_home_page_starts_each_lesson(random_checkpoints, checkpoint_env, ev
     assert not at.exception
     assert at.session_state["lesson.active"] == ("autoencoders", 0)
     assert load("autoencoders").steps[0].caption["en"] in _bar_text(at)
+
+
+def test_a_shared_link_keeps_the_view_the_teacher_moved_to(random_checkpoints, checkpoint_env, every_run_through_app):
+    checkpoint_env(random_checkpoints)
+    at = _app({"lang": "en"})
+    at.query_params.update({"lesson": "gan", "step": "4", "seed": "9", "dirs": "20,20,30,20,20,20,20,20"})
+    at.switch_page("pages/gan.py").run()  # /gan?…&lesson=gan&step=4, after the teacher moved on from the step's view
+    assert not at.exception
+    assert at.session_state["lesson.active"] == ("gan", 3)
+    assert at.session_state["gan.view"].seed == 9 and at.session_state["gan.view"].dirs[2] == 30
+    assert at.query_params["step"] == "4" and at.query_params["seed"] == "9"
+    at.button(key="lesson.prev").click().run()  # a step by the bar opens that step's own view
+    assert at.session_state["gan.view"].seed == 7 and at.query_params["step"] == "3"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from advdl.lessons import Lesson, LessonError, available, load, move, resolve
+from advdl.lessons import PAGE_PARAMS, Lesson, LessonError, available, load, move, resolve
 from advdl.ui import scrub, views
 from advdl.ui.course import GLOSSARY
 from advdl.ui.i18n import lang, t
@@ -66,8 +66,10 @@ def _params(here: Here) -> dict[str, str]:
     return {**kept, **here.step.params, "lesson": here.lesson.id, "step": str(here.index + 1)}
 
 
-def _open(here: Here, pages: dict, current: str) -> None:
-    """Make ``here`` the running step: its page in its view (switching page if needed)."""
+def _open(here: Here, pages: dict, current: str, link: bool = False) -> None:
+    """Make ``here`` the running step: its page in its view (switching page if needed). ``link``:
+    asked for by the URL, which keeps its own view of the step's page if it has one (a teacher's
+    shared link after they moved a slider opens what they showed)."""
     ss = st.session_state
     before = ss.get(ACTIVE)
     ss[ACTIVE] = (here.lesson.id, here.index)
@@ -85,6 +87,10 @@ def _open(here: Here, pages: dict, current: str) -> None:
             ss.pop(key, None)
         for key in scrubbers:
             scrub.reset(key)
+    own = link and step.page == current and bool(set(st.query_params.to_dict()) & PAGE_PARAMS.get(step.page, set()))
+    if own:
+        st.query_params.update({"lesson": here.lesson.id, "step": str(here.index + 1)})
+        return
     st.query_params.from_dict(_params(here))
     if step.page != current:
         st.switch_page(pages[step.page], query_params=_params(here))  # raises: the run starts again there
@@ -146,7 +152,7 @@ def drive(pages: dict, current: str) -> None:
     runs. ``pages``: the app's pages by URL path; ``current``: the URL path of the page about to
     run."""
     ss = st.session_state
-    target = ss.pop(GO, None)
+    target, link = ss.pop(GO, None), False
     asked = st.query_params.get("lesson")
     if target is None and asked is not None:
         active = ss.get(ACTIVE)
@@ -157,14 +163,14 @@ def drive(pages: dict, current: str) -> None:
                 st.error(t("lesson.broken", why=str(exc)))
                 return
             ss[NOTICE] = notice
-            target = (lesson.id, index)
+            target, link = (lesson.id, index), notice is None
     if target is not None:
         try:
             lesson = _lesson(target[0])
         except LessonError as exc:
             st.error(t("lesson.broken", why=str(exc)))
             return
-        _open(Here(lesson, max(0, min(target[1], len(lesson.steps) - 1))), pages, current)
+        _open(Here(lesson, max(0, min(target[1], len(lesson.steps) - 1))), pages, current, link)
     here = _running()
     if here is None:
         _back_button()
