@@ -159,8 +159,8 @@ def parse(text: str, name: str = "lesson", strict: bool = True) -> Lesson:
     return Lesson(raw["id"], title, tuple(out), tuple(problems))
 
 
-def load(name: str, root: Path = ROOT, strict: bool = True) -> Lesson:
-    path = root / f"{name}.toml"
+def load(name: str, root: Path | None = None, strict: bool = True) -> Lesson:
+    path = (root or ROOT) / f"{name}.toml"
     if not re.fullmatch(r"[a-z0-9_]+", name or ""):
         raise LessonError(f"no lesson {name!r}")
     try:
@@ -173,13 +173,13 @@ def load(name: str, root: Path = ROOT, strict: bool = True) -> Lesson:
     return lesson
 
 
-def available(root: Path = ROOT) -> list[str]:
+def available(root: Path | None = None) -> list[str]:
     """The lessons, in the course's order (5.1, 5.2, 5.3), then any others by name."""
-    names = sorted(p.stem for p in root.glob("*.toml"))
+    names = sorted(p.stem for p in (root or ROOT).glob("*.toml"))
     return [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]
 
 
-def resolve(name, number, root: Path = ROOT) -> tuple[Lesson, int, str | None]:
+def resolve(name, number, root: Path | None = None) -> tuple[Lesson, int, str | None]:
     """The lesson and step index a URL asks for (``?lesson=…&step=…``), and what was wrong with it:
     ``None``, ``"unknown_lesson"`` (the first lesson's first step is opened instead) or
     ``"bad_step"`` (the lesson's first step). Raises LessonError only when no lesson can be read."""

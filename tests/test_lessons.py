@@ -220,3 +220,25 @@ def test_a_shared_link_keeps_the_view_the_teacher_moved_to(random_checkpoints, c
     assert at.query_params["step"] == "4" and at.query_params["seed"] == "9"
     at.button(key="lesson.prev").click().run()  # a step by the bar opens that step's own view
     assert at.session_state["gan.view"].seed == 7 and at.query_params["step"] == "3"
+
+
+def test_the_app_skips_a_broken_step_and_says_so(random_checkpoints, checkpoint_env, every_run_through_app, tmp_path, monkeypatch):
+    import advdl.lessons
+    from advdl.ui import lesson_mode
+
+    checkpoint_env(random_checkpoints)
+    text = (LESSONS / "capsules.toml").read_text(encoding="utf-8")
+    broken = text.replace('page = "capsules"', 'page = "nowhere"', 1)  # the first step
+    (tmp_path / "capsules.toml").write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(advdl.lessons, "ROOT", tmp_path)
+    lesson_mode._lesson.clear()
+    try:
+        at = _app({"lang": "en", "lesson": "capsules", "step": "1"})
+        assert not at.exception
+        line = broken.splitlines().index('page = "nowhere"') + 1
+        assert any(f"capsules.toml:{line}: page must be one of" in w.value and "could not be used" in w.value for w in at.warning)
+        shipped = load("capsules", LESSONS)
+        assert shipped.steps[1].caption["en"] in _bar_text(at)  # the lesson goes on from the next step
+        assert at.selectbox(key="lesson.pick").format_func(0).startswith(f"1 / {len(shipped.steps) - 1} ·")
+    finally:
+        lesson_mode._lesson.clear()

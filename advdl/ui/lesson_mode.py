@@ -223,9 +223,12 @@ def _bar(here: Here) -> None:
             glossary()
         e.button(t("lesson.leave"), key="lesson.leave", help=t("lesson.leave_help"), on_click=_leave, width="stretch")
         st.markdown(step.caption[code])
-        if not presenting():
+        link = f"`?lesson={here.lesson.id}&step={here.index + 1}`"
+        if presenting():  # the class reads the short link off the projector
+            st.caption(t("lesson.students", link=link))
+        else:
             st.caption(f"{here.lesson.title[code]} · {t('lesson.step_of', n=here.index + 1, total=n)} · "
-                       + t("lesson.keys_help", link=f"`?lesson={here.lesson.id}&step={here.index + 1}`"))
+                       + t("lesson.keys_help", link=link))
 
 
 def _back_button() -> None:
