@@ -63,6 +63,7 @@ img = digit_input("caps")
 view = _view()
 if views.take_bad_url(CapsView):
     st.warning(t("common.bad_url"))
+st.subheader(t("caps.pose"), anchor="pose")
 c1, c2, c3, c4 = st.columns(4)
 c1.slider(t("caps.rotation"), *CapsView.LIMITS["angle"], step=5, **views.bind(CapsView, "caps.rotation", "angle"))
 c2.slider(t("caps.shift_x"), *CapsView.LIMITS["dx"], step=1, **views.bind(CapsView, "caps.dx", "dx"))
