@@ -16,6 +16,7 @@ import torch
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 SAMPLES_PATH = ASSETS / "sample_digits.npz"
+SUBSET_PATH = ASSETS / "mnist_subset.npz"  # scripts/make_subset.py: training digits for the lab's own training
 DATASETS = ("mnist", "fashion-mnist")
 
 
@@ -139,6 +140,14 @@ def fake_split(n: int = 256, seed: int = 0) -> Split:
         images[labels == c] = blob
     images = (images + 0.1 * torch.rand(n, 28, 28, generator=g)).clamp(0, 1)
     return Split(images=(images * 255).to(torch.uint8), labels=labels)
+
+
+def load_subset(path: str | Path = SUBSET_PATH) -> tuple[Split, Split]:
+    """The MNIST subset shipped with the lab (scripts/make_subset.py): training digits, and
+    digits from the fixed hold-out that no shipped model trained on."""
+    with np.load(path, allow_pickle=False) as f:
+        return tuple(Split(images=torch.from_numpy(f[f"{part}_images"].copy()), labels=torch.from_numpy(f[f"{part}_labels"].astype(np.int64)))
+                     for part in ("train", "val"))
 
 
 def load_samples(path: str | Path = SAMPLES_PATH) -> Split:
