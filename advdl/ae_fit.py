@@ -105,10 +105,13 @@ class Fit:
     def __init__(self, config: FitConfig, digits: Split):
         self.config = config.check(len(digits))
         torch.manual_seed(config.seed)
-        x = digits.floats()
-        n_val = max(1, round(len(x) * config.val_share))
+        n_val = max(1, round(len(digits) * config.val_share))
         # The validation set is the last share of the digits, as Keras's validation_split takes it.
-        self.x_train, self.x_val = x[:-n_val], x[-n_val:]
+        # The training digits stay uint8 (a view of the shared subset: no copy per session) and
+        # become floats a batch at a time.
+        self._train_u8 = digits.images[:-n_val]
+        self.n_train = len(self._train_u8)
+        self.x_val = Split(digits.images[-n_val:], digits.labels[-n_val:]).floats()
         self.y_val = digits.labels[-n_val:]
         self.model = build(config)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
@@ -121,7 +124,12 @@ class Fit:
         self.state, self.reason = "running", ""
         self.epoch, self._order, self._pos, self._epoch_loss, self._epoch_n = 0, None, 0, 0.0, 0
         self.trained_s = 0.0
-        self.batches_per_epoch = math.ceil(len(self.x_train) / config.batch)
+        self.batches_per_epoch = math.ceil(self.n_train / config.batch)
+
+    @property
+    def x_train(self) -> torch.Tensor:
+        """The training digits as floats (N, 1, 28, 28) in [0, 1]."""
+        return self._train_u8.unsqueeze(1).float().div_(255.0)
 
     @property
     def batches_done(self) -> int:
@@ -134,7 +142,7 @@ class Fit:
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> np.ndarray:
         self.model.eval()
-        return self.model(x)[:, 0].numpy()
+        return np.nan_to_num(self.model(x)[:, 0].numpy())  # a diverged model's NaNs shown as black
 
     @torch.no_grad()
     def codes(self) -> np.ndarray | None:
@@ -149,7 +157,7 @@ class Fit:
             self.state, self.reason = "stopped", reason
 
     def _next_order(self) -> torch.Tensor:
-        n = len(self.x_train)
+        n = self.n_train
         return torch.randperm(n, generator=self.generator) if self.config.shuffle else torch.arange(n)
 
     def _batch(self) -> bool:
@@ -159,7 +167,7 @@ class Fit:
             self._order = self._next_order()
         idx = self._order[self._pos:self._pos + c.batch]
         self.fed.append(int(idx[0]))
-        x = self.x_train[idx]
+        x = self._train_u8[idx].unsqueeze(1).float().div_(255.0)
         inp = add_noise(x, c.noise, c.strength, generator=self.generator) if c.noise else x
         self.model.train()
         try:
@@ -177,7 +185,7 @@ class Fit:
         self._epoch_loss += value * len(idx)
         self._epoch_n += len(idx)
         self._pos += c.batch
-        if self._pos < len(self.x_train):
+        if self._pos < self.n_train:
             return False
         val = bce(self.model, self.x_val)
         if not math.isfinite(val):

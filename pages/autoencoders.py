@@ -14,6 +14,7 @@ from advdl.latent_map import FILENAME, LatentMap
 from advdl.models import AUTOENCODERS
 from advdl.ui import views
 from advdl.ui.digit_input import digit_input
+from advdl.ui.fit_panel import fit_panel, used_model
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import get_card, get_model
@@ -35,6 +36,8 @@ if views.take_bad_url(AeView):
 clean = digit_input("ae")
 
 models = {name: m for name in AUTOENCODERS if (m := get_model(name)) is not None}
+if (mine := used_model()) is not None:  # trained by the student below ("use this model"): this session only
+    models["ae_mine"] = mine
 
 
 @st.cache_resource(show_spinner=False)
@@ -165,6 +168,8 @@ lmap = _latent_map(str(map_path), map_path.stat().st_mtime) if map_path.exists()
 _noise_view(models, clean, lmap)
 if clean is not None and "ae_plain" in models and lmap is not None:
     _editor_view(models["ae_plain"], clean, lmap)
+
+fit_panel(models.get("ae_plain"))
 
 if not presenting():
     with st.expander(t("ae.notes_title")):

@@ -1,0 +1,75 @@
+"""The autoencoder lab's "train it yourself" in AppTest: start, the live view, the result beside the
+shipped model, "use this model", Stop, and a run that diverges."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import run_page
+
+
+def _ticks(at, n: int = 40):
+    for _ in range(n):
+        run = at.session_state["aefit.run"]
+        if run is None or run.state != "running":
+            break
+        at.run()  # the fragment's tick (run_every) as one run of the page
+    return at
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_run_trains_shows_its_progress_and_compares_with_the_shipped_model(random_checkpoints, checkpoint_env, lang):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders", lang=lang)
+    at.number_input(key="aefit.w.epochs").set_value(2)
+    at.select_slider(key="aefit.w.code").set_value(2)
+    at.button(key="aefit.start").click().run()
+    assert not at.exception
+    run = at.session_state["aefit.run"]
+    assert run.state == "running" and run.config.epochs == 2 and run.config.code == 2
+    assert at.button(key="aefit.start").disabled and not at.button(key="aefit.stop").disabled
+    _ticks(at)
+    run = at.session_state["aefit.run"]
+    assert run.state == "done" and len(run.history) == 2 and not at.exception
+    assert len(at.success) == 1 and ("0." in at.success[0].value)
+    assert at.get("plotly_chart") and len(at.get("plotly_chart")) >= 2  # the curves, and the 2-D codes
+    at.button(key="aefit.use").click().run()
+    assert not at.exception
+    assert at.session_state["aefit.used"][0] is run.model
+    from conftest import ae_panel
+
+    shown = ae_panel(at)
+    assert shown is not None and len(shown["frames"][0]) == 6  # the noisy input, the four shipped models and the student's
+
+
+def test_stop_stops_and_a_fresh_session_does_not_see_the_model(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    at.number_input(key="aefit.w.epochs").set_value(50)
+    at.button(key="aefit.start").click().run()
+    at.run()
+    at.button(key="aefit.stop").click().run()
+    run = at.session_state["aefit.run"]
+    n = len(run.batch_losses)
+    assert run.state == "stopped" and run.reason == "stop"
+    at.run()
+    assert len(at.session_state["aefit.run"].batch_losses) == n and any("Stopped" in w.value for w in at.warning)
+    other = run_page("autoencoders")
+    from conftest import ae_panel
+
+    assert len(ae_panel(other)["frames"][0]) == 5  # another student's lab: the shipped models only
+
+
+def test_a_diverging_run_says_so_and_the_lab_goes_on(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders", lang="zh")
+    at.button(key="aefit.start").click().run()
+    run = at.session_state["aefit.run"]
+    with torch.no_grad():
+        next(run.model.parameters()).fill_(float("nan"))  # what a far too large rate does
+    at.run()
+    assert at.session_state["aefit.run"].state == "diverged" and not at.exception
+    assert any("学习率太大" in e.value for e in at.error)
+    at.run()
+    assert not at.exception and at.button(key="aefit.start").disabled is False
