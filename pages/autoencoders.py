@@ -10,7 +10,7 @@ import streamlit as st
 from advdl import checkpoints
 from advdl.digits import NOISE_KINDS, add_noise
 from advdl.inference import code_filmstrips, encode, reconstruct, reconstruct_sweep
-from advdl.latent_map import FILENAME, LatentMap
+from advdl.latent_map import FILENAME, LatentMap, knn_accuracy, trustworthiness
 from advdl.models import AUTOENCODERS
 from advdl.ui import views
 from advdl.ui.digit_input import digit_input
@@ -43,9 +43,14 @@ if (mine := used_model()) is not None:  # trained by the student below ("use thi
 @st.cache_resource(show_spinner=False)
 def _latent_map(path: str, stamp: float) -> LatentMap | None:
     try:
-        return LatentMap.load(path)
+        lm = LatentMap.load(path)
     except (OSError, ValueError, KeyError):
         return None
+    # each map's 5-NN accuracy and trustworthiness, recomputed from the file once per server
+    labels = lm.labels.astype(np.int64)
+    lm.quality = {name: (knn_accuracy(pts, labels), trustworthiness(lm.codes, pts) if lm.codes is not None else float("nan"))
+                  for name, pts in (("pca", lm.coords), ("umap", lm.umap_coords)) if pts is not None}
+    return lm
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -120,27 +125,42 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
 
     if "ae_plain" in models and lmap is not None:
         st.subheader(t("ae.map"), anchor="map")
-        left, right = st.columns([3, 1])
-        fig = go.Figure()
-        for c in range(10):
-            rows = np.flatnonzero(lmap.labels == c)
-            fig.add_scatter(x=lmap.coords[rows, 0], y=lmap.coords[rows, 1], mode="markers", name=str(c),
-                              marker=dict(size=6, color=COLORS[c], opacity=0.7), customdata=rows)
-        if clean is not None:
-            here = lmap.project(encode(models["ae_plain"], noisy if results else clean))
-            fig.add_scatter(x=[here[0]], y=[here[1]], mode="markers", name=t("ae.you"),
-                            marker=dict(size=22, symbol="star", color="#000", line=dict(color="#fff", width=2)))
-        fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title=t("common.class")), xaxis_title="PC 1", yaxis_title="PC 2")
-        event = left.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key="ae.map")
-        points = [p for p in (event.selection.points if event else []) if "customdata" in p]
-        with right:
-            if points:
-                row = int(points[0]["customdata"] if not isinstance(points[0]["customdata"], list) else points[0]["customdata"][0])
+        here = encode(models["ae_plain"], noisy if results else clean) if clean is not None else None
+        maps = [("pca", lmap.coords, None if here is None else lmap.project(here), ("PC 1", "PC 2"))]
+        if lmap.has_umap:
+            maps.append(("umap", lmap.umap_coords, None if here is None else lmap.place(here), ("UMAP 1", "UMAP 2")))
+        cols = st.columns([2] * len(maps) + [1])
+        picked_rows = []
+        for col, (name, coords, you, axes) in zip(cols, maps):
+            with col:
+                picked_rows += _map_plot(name, coords, lmap, you, axes)
+                knn, trust = lmap.quality[name]
+                st.caption(t(f"ae.map_{name}", knn=f"{knn:.0%}", trust=f"{trust:.2f}"))
+        with cols[-1]:
+            if picked_rows:
+                row = picked_rows[-1]
                 picked = lmap.images[row].astype(np.float32) / 255.0
                 st.image(upscale(picked, 160), caption=t("ae.picked", label=int(lmap.labels[row])))
                 st.image(upscale(reconstruct({"ae_plain": models["ae_plain"]}, picked, picked)["ae_plain"].image, 160), caption=t("ae.ae_plain"))
             else:
                 st.caption(t("ae.map_hint"))
+
+
+def _map_plot(name: str, coords: np.ndarray, lmap: LatentMap, you, axes) -> list[int]:
+    """One 2-D map of the codes, the student's digit as a star; returns the rows clicked."""
+    fig = go.Figure()
+    for c in range(10):
+        rows = np.flatnonzero(lmap.labels == c)
+        fig.add_scatter(x=coords[rows, 0], y=coords[rows, 1], mode="markers", name=str(c),
+                        marker=dict(size=5, color=COLORS[c], opacity=0.7), customdata=rows)
+    if you is not None:
+        fig.add_scatter(x=[you[0]], y=[you[1]], mode="markers", name=t("ae.you"),
+                        marker=dict(size=20, symbol="star", color="#000", line=dict(color="#fff", width=2)))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), title=t(f"ae.map_title_{name}"),
+                      legend=dict(title=t("common.class"), orientation="h", y=-0.18), xaxis_title=axes[0], yaxis_title=axes[1])
+    event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key=f"ae.map.{name}")
+    points = [p for p in (event.selection.points if event else []) if "customdata" in p]
+    return [int(p["customdata"] if not isinstance(p["customdata"], list) else p["customdata"][0]) for p in points[:1]]
 
 
 @st.fragment

@@ -590,7 +590,13 @@ def main(argv=None) -> int:
                         "and a class of 30 protocol-level sessions); writes bench-results/gan_training.json")
     p.add_argument("--lessons", action="store_true",
                    help="the lesson mode's step-to-step times instead (scripts/bench_lessons.py; Chromium); writes bench-results/lessons.json")
+    p.add_argument("--ae-fit", action="store_true",
+                   help="the autoencoder lab's train-it-yourself figures instead (scripts/bench_ae_fit.py); writes bench-results/ae_fit.json")
     a = p.parse_args(argv)
+    if a.ae_fit:
+        import bench_ae_fit
+
+        return bench_ae_fit.main([])
     if a.lessons:
         import bench_lessons
 

@@ -6,9 +6,9 @@
 
 Generated parts sit between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` markers:
 ``models`` in README.md, from the checkpoint cards and the registry's bars; ``bench`` and
-``gan_training`` and ``lessons`` in docs/performance.md, from ``bench-results/<name>.json``
-(written by ``scripts/bench.py``, ``scripts/bench_gan_training.py`` and
-``scripts/bench_lessons.py``) and the goals they carry.
+``gan_training``, ``lessons`` and ``ae_fit`` in docs/performance.md, from
+``bench-results/<name>.json`` (written by ``scripts/bench.py``, ``scripts/bench_gan_training.py``,
+``scripts/bench_lessons.py`` and ``scripts/bench_ae_fit.py``) and the goals they carry.
 """
 
 from __future__ import annotations
@@ -146,11 +146,21 @@ LABELS = {
     "steps.other_page_s": "… steps that open another page (s)",
     "steps.bare_app_key_to_rerun_end_s": "a key press on a bare one-slider app until its rerun has ended (s)",
     "steps.p50_vs_bare": "step to step, p50 against the bare app's",
+    "fit.plain_default_10_epochs_s": "train it yourself: the default plain autoencoder, 10 epochs of 5 400 digits, one thread (s)",
+    "fit.val_bce": "… its last validation BCE",
+    "fit.shipped_test_bce": "… the shipped `ae_plain`'s test BCE (its card)",
+    "fit.val_bce_vs_shipped_test_bce": "… validation BCE against the shipped model's test BCE",
+    "fit.threads": "… torch threads",
+    "browser.start_to_first_epoch_shown_s": "Start until the first epoch's point and digits are shown (s)",
+    "browser.stop_to_idle_s": "Stop until the run has stopped and the page is idle (s)",
+    "browser.bare_app_key_to_rerun_end_s": "a key press on a bare one-slider app until its rerun has ended (s)",
+    "browser.start_p50_vs_bare": "Start to first epoch, p50 against the bare app's",
 }
 BENCHES = {  # marker name: (the JSON's file, its sections in order)
     "bench": ("bench.json", ("server", "rss_mb_all_models", "training", "browser")),
     "gan_training": ("gan_training.json", ("throughput_one_thread", "converges_preset", "browser", "class")),
     "lessons": ("lessons.json", ("steps",)),
+    "ae_fit": ("ae_fit.json", ("fit", "browser")),
 }
 SKIPPED = {"training.dcgan_config"}  # shown in the row it explains
 

@@ -87,7 +87,7 @@ PAGE_TEXT = """() => {
 # Proper names (models, layers, people, datasets, libraries), symbols and units, as the course
 # outline itself writes them in Chinese.
 LATIN_ALLOWED = {
-    "GAN", "DCGAN", "CNN", "CapsNet", "MNIST", "PCA", "PC", "PSNR", "SSIM", "BCE", "Fréchet", "SeFa", "GIF", "PNG", "JS",
+    "GAN", "DCGAN", "CNN", "CapsNet", "MNIST", "PCA", "UMAP", "PC", "PSNR", "SSIM", "BCE", "Fréchet", "SeFa", "GIF", "PNG", "JS",
     "ReLU", "LeakyReLU", "tanh", "softmax", "BN", "BP", "D", "G", "x", "y", "z", "L1", "L2", "Dropout", "one-hot", "word2vec",
     "seq2seq", "LSTM", "GRU", "BLEU", "VGG", "GoogLeNet", "Inception", "NIN", "ResNet", "Keras", "keras.io", "Sabour", "Adam",
     "SGD", "AMD", "EPYC", "NVIDIA", "H200", "x86_64", "CPU", "GPU", "dB", "px", "min", "s", "ms", "KB", "MB", "DOI",
@@ -312,11 +312,17 @@ def test_clicking_the_latent_map_shows_that_digit(page, app_url):
     plot.scroll_into_view_if_needed()
     plot.wait_for(state="visible")
     page.wait_for_timeout(500)
-    # pixel position of the first point of the class-3 trace, from plotly's own axes
+    # pixel position of the class-3 point farthest from any other point (so that the click hits
+    # it and nothing else), from plotly's own axes
     xy = plot.evaluate(
-        """(gd) => { const tr = gd._fullData.find(d => d.name === '3'); const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-                     const r = gd.getBoundingClientRect();
-                     return [r.left + xa._offset + xa.l2p(tr.x[0]), r.top + ya._offset + ya.l2p(tr.y[0])]; }"""
+        """(gd) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+                     const px = (d, i) => [r.left + xa._offset + xa.l2p(d.x[i]), r.top + ya._offset + ya.l2p(d.y[i])];
+                     const all = gd._fullData.filter(d => /^[0-9]$/.test(d.name)).flatMap(d => Array.from(d.x, (_, i) => [d.name, px(d, i)]));
+                     let best = null, far = -1;
+                     for (const [c, p] of all) { if (c !== '3') continue;
+                       const near = Math.min(...all.filter(([, q]) => q !== p).map(([, q]) => Math.hypot(p[0] - q[0], p[1] - q[1])));
+                       if (near > far) { far = near; best = p; } }
+                     return best; }"""
     )
     page.mouse.click(xy[0], xy[1])
     page.wait_for_selector("text=The picked test digit (3)", timeout=30_000)
