@@ -73,3 +73,37 @@ def test_a_diverging_run_says_so_and_the_lab_goes_on(random_checkpoints, checkpo
     assert any("学习率太大" in e.value for e in at.error)
     at.run()
     assert not at.exception and at.button(key="aefit.start").disabled is False
+
+
+def test_the_full_training_set_is_offered_only_where_the_server_has_it(random_checkpoints, checkpoint_env, monkeypatch, tmp_path):
+    from advdl.ui import fit_panel
+
+    checkpoint_env(random_checkpoints)
+    monkeypatch.setenv("ADVDL_DATA_ROOT", str(tmp_path))  # no MNIST there
+    fit_panel.full_training_set.clear()
+    try:
+        at = run_page("autoencoders")
+        assert not at.exception and not [tg for tg in at.toggle if tg.key == "aefit.w.full"]
+    finally:
+        fit_panel.full_training_set.clear()
+
+
+def test_where_the_server_has_mnist_the_panel_offers_it(random_checkpoints, checkpoint_env, monkeypatch):
+    from conftest import ROOT
+    from advdl.ui import fit_panel
+
+    data = ROOT.parent / "shared" / "data"
+    if not (data / "MNIST" / "raw").exists():
+        pytest.skip("no MNIST beside the checkout (../shared/data)")
+    checkpoint_env(random_checkpoints)
+    monkeypatch.setenv("ADVDL_DATA_ROOT", str(data))
+    fit_panel.full_training_set.clear()
+    try:
+        at = run_page("autoencoders")
+        toggle = at.toggle(key="aefit.w.full")
+        assert "55000" in toggle.label or "55,000" in toggle.label
+        toggle.set_value(True).run()
+        at.button(key="aefit.start").click().run()
+        assert at.session_state["aefit.run"].n_train == 49_500  # 55 000 less the 10 % validation share
+    finally:
+        fit_panel.full_training_set.clear()

@@ -2,6 +2,8 @@
 fits it on the MNIST subset shipped with the lab (advdl/ae_fit.py) and watches it learn; "use this
 model" puts it beside the shipped ones for this session.
 
+It trains on the subset shipped with the lab (6000 training digits; advdl/assets), or, where the
+server has MNIST on disk (``$ADVDL_DATA_ROOT``), on the whole training split less the hold-out.
 The run lives in the session and is trained a slice at a time by a fragment that reruns itself
 while it trains (as the GAN playground's ticks do): Stop takes effect at the next batch, and a page
 that is left stops asking (a run not ticked for a few seconds is stopped). The server's places for
@@ -46,6 +48,21 @@ def subset():
     return train, val, val.floats()
 
 
+@st.cache_resource(show_spinner=False)
+def full_training_set():
+    """The whole MNIST training split less the hold-out, when ``$ADVDL_DATA_ROOT`` holds it
+    (read from disk only, never downloaded by a request), else None."""
+    root = os.environ.get("ADVDL_DATA_ROOT")
+    if not root:
+        return None
+    from advdl.data import DataNotFoundError, holdout, load_split
+
+    try:
+        return holdout(load_split(root, train=True, download=False)).train
+    except (DataNotFoundError, OSError, RuntimeError, ValueError):
+        return None
+
+
 def _settings() -> FitConfig:
     ss = st.session_state
     arch = ss.get(W + "arch", "plain")
@@ -65,8 +82,9 @@ def _start() -> None:
     old = ss.get(RUN)
     if old is not None:
         old.stop()
+    full = full_training_set() if ss.get(W + "full") else None
     try:
-        ss[RUN] = Fit(_settings(), subset()[0])
+        ss[RUN] = Fit(_settings(), full if full is not None else subset()[0])
         ss.pop("aefit.error", None)
     except FitError as exc:
         ss[RUN] = None
@@ -118,6 +136,9 @@ def _form(running: bool) -> None:
     f.select_slider(t("fit.val"), VAL_SHARES, key=W + "val", format_func=lambda s: f"{s:.0%}", disabled=running)
     g.toggle(t("fit.shuffle"), key=W + "shuffle", disabled=running)
     h.toggle(t("fit.denoise"), key=W + "denoise", disabled=running, help=t("fit.denoise_help"))
+    full = full_training_set()
+    if full is not None:
+        st.toggle(t("fit.full", n=len(full)), key=W + "full", disabled=running, help=t("fit.full_help"))
 
 
 def fit_panel(shipped_plain) -> None:
