@@ -44,12 +44,14 @@ def checkpoint_env(monkeypatch):
     return use
 
 
-def run_page(page: str, lang: str = "en", timeout: float = 120):
-    """Run app.py on ``pages/<page>.py`` under AppTest and return the AppTest."""
+def run_page(page: str, lang: str = "en", timeout: float = 120, query: dict | None = None):
+    """Run app.py on ``pages/<page>.py`` under AppTest and return the AppTest; ``query``: more URL
+    parameters (a shared link's)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.query_params["lang"] = lang
+    at.query_params.update(query or {})
     at.run()
     if page != "home":
         at.switch_page(f"pages/{page}.py").run()

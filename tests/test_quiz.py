@@ -113,15 +113,10 @@ def test_the_page_marks_reveals_and_scores(random_checkpoints, checkpoint_env):
 
 
 def test_a_garbled_round_link_opens_the_default_with_a_notice(random_checkpoints, checkpoint_env):
-    from streamlit.testing.v1 import AppTest
-
-    from conftest import ROOT
+    from conftest import run_page
 
     checkpoint_env(random_checkpoints)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params.update({"lang": "zh", "seed": "x", "round": "7"})
-    at.run()
-    at.switch_page("pages/real_or_fake.py").run()
+    at = run_page("real_or_fake", lang="zh", query={"seed": "x", "round": "7"})
     assert not at.exception
     assert any("链接" in w.value for w in at.warning)
     assert at.query_params["round"] == "1"
