@@ -169,13 +169,15 @@ def generate_split(gan: torch.nn.Module, z: np.ndarray, parts: int | None = None
 @torch.inference_mode()
 def capsule_filmstrips(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int, offsets: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Frames (16, S, 28, 28): dimension d of the capsule swept over ``steps`` (added to the
-    capsule) while the other dimensions keep their ``offsets``. With zero offsets this is the
-    paper's Figure 4 for the capsule."""
+    capsule; (S,) for every dimension, or (16, S) each its own) while the other dimensions keep
+    their ``offsets``. With zero offsets this is the paper's Figure 4 for the capsule."""
     v = np.asarray(capsule, dtype=np.float32) + np.asarray(offsets, dtype=np.float32)  # (16,)
-    D, S = v.shape[0], len(steps)
+    D = v.shape[0]
+    steps = np.broadcast_to(np.asarray(steps, dtype=np.float32), (D, np.shape(steps)[-1]))
+    S = steps.shape[1]
     batch = np.repeat(np.repeat(v[None, None, :], D, 0), S, 1)  # (D, S, 16)
     for d in range(D):
-        batch[d, :, d] = capsule[d] + np.asarray(steps, dtype=np.float32)
+        batch[d, :, d] = capsule[d] + steps[d]
     return decode_capsule(capsnet, batch.reshape(D * S, D), cls).reshape(D, S, 28, 28)
 
 

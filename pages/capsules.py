@@ -15,9 +15,9 @@ from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import get_card, get_model
+from advdl.ui.models import capsule_statistics, get_card, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
-from advdl.ui.views import CAPS_RANGES, CapsView
+from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
 from advdl.viz import grid
 from advdl.ui.routing import require_shell
 
@@ -42,17 +42,55 @@ def _reset_dims() -> None:
     reset("caps.dims")
 
 
+def _class_range(cls: int):
+    """Class ``cls``'s calibrated slider range (low, high per dimension), or None without the file."""
+    stats = capsule_statistics()
+    return stats.range(cls) if stats is not None else None
+
+
 @st.fragment
 def _perturb_view(capsnet, capsule: np.ndarray, cls: int) -> None:
     """The 16 dimension sliders of one digit capsule over its reconstructions. A fragment:
-    committing a slider reruns only this part, not the reading, Figure 4 or the routing."""
+    committing a slider reruns only this part, not the reading, Figure 4 or the routing.
+    Calibrated, each slider spans where that class's capsules lie (mean ± 2 σ over the test set)
+    and starts at the digit's own value; else the capsule ± a fixed range."""
     view = _view()
-    steps = view.steps
-    idx = committed("caps.dims", 16, view.dims, basis=view.basis(cls))
-    frames = capsule_filmstrips(capsnet, capsule, cls, steps[idx], steps)
-    sliders = [Slider(t("caps.dim", i=d + 1), steps.tolist(), i) for d, i in enumerate(idx)]
+    bounds = _class_range(cls) if view.calibrated else None
+    values = view.dimension_steps(capsule, *(bounds or (None, None)))  # (16, S) capsule values
+    start = [int(np.argmin(np.abs(values[d] - capsule[d]))) for d in range(16)] if bounds else list(view.dims)
+    basis = view.basis(cls, capsule)
+    moved_on = st.session_state.get("caps.dims_basis", basis) != basis  # another digit or class than last run's
+    st.session_state["caps.dims_basis"] = basis
+    default = start if bounds and (moved_on or view.dims == CapsView.dims) else view.dims  # a link's dims, else the digit's own
+    idx = committed("caps.dims", 16, default, basis=basis)
+    offsets = values[np.arange(16), idx] - capsule
+    frames = capsule_filmstrips(capsnet, capsule, cls, offsets, values - capsule[:, None])
+    shown = values if bounds else values - capsule[:, None]  # calibrated: the values; fixed: the offsets
+    sliders = [Slider(t("caps.dim", i=d + 1), shown[d].round(3).tolist(), i, decimals=3 if bounds else 2) for d, i in enumerate(idx)]
     scrubber(list(frames), sliders, key="caps.dims", size=image_size(300), caption=t("caps.recon"), columns=4)
     views.publish(replace(view, dims=tuple(idx)))
+    if bounds and not presenting():
+        _densities(capsule_statistics(), cls, values[np.arange(16), idx])
+
+
+def _densities(stats, cls: int, current: np.ndarray) -> None:
+    """Each dimension's histogram over the class's test digits, the slider's range shaded and
+    the current value marked."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=8, horizontal_spacing=0.02, vertical_spacing=0.18, subplot_titles=[str(d + 1) for d in range(16)])
+    lo, hi = stats.range(cls)
+    for d in range(16):
+        r, c = d // 8 + 1, d % 8 + 1
+        e = stats.edges[cls, d]
+        fig.add_bar(x=(e[:-1] + e[1:]) / 2, y=stats.hist[cls, d], marker_color="#9aa0a6", row=r, col=c, showlegend=False)
+        fig.add_vrect(x0=float(lo[d]), x1=float(hi[d]), fillcolor="#8ab4f8", opacity=0.25, line_width=0, row=r, col=c)
+        fig.add_vline(x=float(current[d]), line_color="#d93025", row=r, col=c)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), bargap=0)
+    st.plotly_chart(fig, width="stretch", key="caps.densities")
+    st.caption(t("caps.densities", n=int(stats.count[cls]), c=cls))
 
 
 st.title(t("caps.title"))
@@ -116,7 +154,10 @@ if img is not None and capsnet is not None:
     which = {AUTO: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
     st.session_state["caps.cls"] = AUTO if view.cls is None else view.cls
     p1.selectbox(t("caps.which"), list(which), format_func=which.get, key="caps.cls", on_change=_on_class)
-    p2.selectbox(t("caps.range"), CAPS_RANGES, **views.bind(CapsView, "caps.range", "spread"))
+    range_names = {r: t("caps.range_cal") if r == CAPS_CALIBRATED else f"± {r:g}" for r in CAPS_RANGES}
+    p2.selectbox(t("caps.range"), CAPS_RANGES, format_func=range_names.get, **views.bind(CapsView, "caps.range", "spread"))
+    if view.calibrated and capsule_statistics() is None:
+        st.info(t("caps.no_stats"))
     p3.button(t("caps.reset"), key="caps.reset", on_click=_reset_dims)
     cls = pred if view.cls is None else view.cls
     _perturb_view(capsnet, capsules[cls], cls)
@@ -127,9 +168,18 @@ if img is not None and capsnet is not None:
         st.plotly_chart(hm, width="stretch")
 
     st.subheader(t("caps.fig4"), anchor="fig4")
-    fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), np.round(np.linspace(-0.25, 0.25, 11), 2))
+    # Figure 4 follows the chosen range: the class's calibrated one, or the capsule ± the fixed one
+    bounds = _class_range(cls) if view.calibrated else None
+    if bounds:
+        fig4_steps = np.linspace(bounds[0], bounds[1], 11, axis=1) - capsules[cls][:, None]
+        fig4_caption = t("caps.fig4_caption_cal", c=cls)
+    else:
+        spread = 0.25 if view.calibrated else view.spread
+        fig4_steps = np.round(np.linspace(-spread, spread, 11), 3)
+        fig4_caption = t("caps.fig4_caption", r=f"{spread:g}", s=f"{spread / 5:g}")
+    fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), fig4_steps)
     tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
-    st.image(tile, caption=t("caps.fig4_caption"), width=image_size(420))
+    st.image(tile, caption=fig4_caption, width=image_size(420))
     buf = io.BytesIO()
     Image.fromarray(tile).resize((tile.shape[1] * 3, tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
     st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")

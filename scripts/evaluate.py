@@ -43,6 +43,8 @@ def main(argv=None) -> int:
     p.add_argument("--inversion-digits", type=int, default=200, help="shipped sample digits the GAN inverts (default: all 200; 0: skip)")
     p.add_argument("--smoke", action="store_true", help="fake data and few samples, for tests")
     p.add_argument("--quick", action="store_true", help="only the classifiers' unrotated test accuracy, printed, cards untouched")
+    p.add_argument("--capsule-stats-only", action="store_true",
+                   help="only the CapsNet's capsule statistics over the test set (checkpoints/capsnet/capsule_stats.npz), card untouched")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -61,6 +63,9 @@ def main(argv=None) -> int:
             pred = evaluation._batched(evaluation.predict_fn(name, model), x_test, 250)
             print(f"{name}: test accuracy {float((pred == y_test).float().mean()):.4f} (not written)")
         return 0
+    if a.capsule_stats_only:
+        write_capsule_stats(checkpoints.load_model("capsnet", root), x_test, y_test, root)
+        return 0
     results = {}
     for name in tqdm(names, desc="evaluate"):
         t0 = time.time()
@@ -68,6 +73,8 @@ def main(argv=None) -> int:
         if name in ("cnn", "capsnet"):
             m = evaluation.evaluate_classifier(name, model, x_test, y_test, progress=tqdm.write)
             m.update(evaluation.evaluate_restyled(name, model, x_test, y_test, seed=a.seed, progress=tqdm.write))
+            if name == "capsnet":
+                write_capsule_stats(model, x_test, y_test, root)
         elif name in AUTOENCODERS:
             m = evaluation.evaluate_autoencoder(model, x_test, seed=a.seed)
         else:
@@ -100,6 +107,15 @@ def main(argv=None) -> int:
             gain = gain["psnr_gain_over_conv_at_0.5"]
             tqdm.write(f"ae_denoise: PSNR gain over ae_conv at sigma 0.5 = {gain} dB")
     return 0
+
+
+def write_capsule_stats(capsnet, x_test, y_test, root) -> None:
+    """The capsule lab's slider ranges: where each class's capsules lie over the test set."""
+    from advdl import capsule_stats
+
+    out = checkpoints.checkpoint_dir("capsnet", root) / capsule_stats.FILENAME
+    capsule_stats.compute(capsnet, x_test, y_test).save(out)
+    tqdm.write(f"capsnet: capsule statistics of {len(y_test)} test digits -> {out}")
 
 
 if __name__ == "__main__":

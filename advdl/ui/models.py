@@ -248,6 +248,29 @@ def show_checkpoint_error(exc: CheckpointError) -> None:
     st.error(t(exc.code, name=exc.name, cmd=checkpoints.train_command(exc.name), detail=str(exc)))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _capsule_statistics(path: str, stamp: float):
+    from advdl.capsule_stats import CapsuleStats
+
+    try:
+        return CapsuleStats.load(path)
+    except ValueError:
+        return None
+
+
+def capsule_statistics():
+    """The CapsNet's capsule statistics (advdl/capsule_stats.py), or None when the file is missing
+    or damaged (the lab then uses the paper's fixed range and says so)."""
+    from advdl.capsule_stats import FILENAME
+
+    path = checkpoints.checkpoint_dir("capsnet", str(checkpoints.checkpoint_root())) / FILENAME
+    try:
+        stamp = os.path.getmtime(path)
+    except OSError:
+        return None
+    return _capsule_statistics(str(path), stamp)
+
+
 def get_card(name: str) -> dict | None:
     try:
         return checkpoints.read_card(name)

@@ -66,7 +66,8 @@ class GanView:
 
 
 CAPS_STEPS = 41  # a capsule dimension's steps: -range..range, a one-second drag shows 40 frames
-CAPS_RANGES = (0.25, 0.5, 1.0)  # the paper's 0.25, and wider
+CAPS_CALIBRATED = "cal"  # each dimension over mean ± 2 σ of its class's capsules (advdl/capsule_stats.py)
+CAPS_RANGES = (CAPS_CALIBRATED, 0.25, 0.5, 1.0)  # calibrated, the paper's fixed ±0.25, and wider
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class CapsView:
     dy: int = 0
     scale: float = 1.0
     cls: int | None = None
-    spread: float = CAPS_RANGES[0]
+    spread: float | str = CAPS_CALIBRATED
     dims: tuple[int, ...] = (CAPS_STEPS // 2,) * 16
 
     KEY = "caps.view"
@@ -88,13 +89,26 @@ class CapsView:
     SCALES = tuple(np.round(np.arange(0.6, 1.4001, 0.05), 2).tolist())
 
     @property
-    def steps(self) -> np.ndarray:
-        """The value of each step of a dimension's slider."""
-        return np.round(np.linspace(-self.spread, self.spread, CAPS_STEPS), 4)
+    def calibrated(self) -> bool:
+        return self.spread == CAPS_CALIBRATED
 
-    def basis(self, cls: int) -> tuple:
-        """What the dimension sliders move from: another capsule or range puts them at the centre."""
-        return (cls, self.spread)
+    @property
+    def steps(self) -> np.ndarray:
+        """The offset of each step of a dimension's slider (a fixed range; see ``dimension_steps``)."""
+        spread = 0.25 if self.calibrated else self.spread
+        return np.round(np.linspace(-spread, spread, CAPS_STEPS), 4)
+
+    def dimension_steps(self, capsule: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None) -> np.ndarray:
+        """(16, CAPS_STEPS): each dimension's slider values as capsule values, from ``low`` to
+        ``high`` when calibrated (the class's range), else the capsule's value ± the fixed range."""
+        if self.calibrated and low is not None and high is not None:
+            return np.linspace(low, high, CAPS_STEPS, axis=1).astype(np.float32)
+        return (np.asarray(capsule, np.float32)[:, None] + self.steps[None, :]).astype(np.float32)
+
+    def basis(self, cls: int, capsule: np.ndarray | None = None) -> tuple:
+        """What the dimension sliders move from: another capsule, class or range puts them back at
+        the digit's own values."""
+        return (cls, self.spread, None if capsule is None or not self.calibrated else tuple(np.round(capsule, 3)))
 
     def centred(self) -> CapsView:
         return replace(self, dims=CapsView.dims)
@@ -107,7 +121,7 @@ class CapsView:
             "dy": ("dy", lambda v: parse_int(v, *cls.LIMITS["dy"])),
             "scale": ("scale", lambda v: _one_of(round(float(v), 2), cls.SCALES)),
             "cls": ("cls", lambda v: parse_int(v, 0, 9)),
-            "spread": ("range", lambda v: _one_of(float(v), CAPS_RANGES)),
+            "spread": ("range", lambda v: v if v == CAPS_CALIBRATED else _one_of(float(v), CAPS_RANGES)),
             "dims": ("dims", lambda v: _tuple(parse_indices(v, 16, CAPS_STEPS - 1))),
         })
 
