@@ -181,18 +181,6 @@ def capsule_filmstrips(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int, 
     return decode_capsule(capsnet, batch.reshape(D * S, D), cls).reshape(D, S, 28, 28)
 
 
-def routing_summary(couplings: list[torch.Tensor], cls: int, grid: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """From the coupling coefficients of each iteration (1, 1152, 10): the share routed to class
-    ``cls`` on the 6 x 6 grid (averaged over the 32 capsule types), shape (iters, 6, 6), and that
-    class's mean share over all primary capsules per iteration, shape (iters,)."""
-    maps, shares = [], []
-    for c in couplings:
-        to_cls = c[0, :, cls].reshape(-1, grid, grid)  # (32 types, 6, 6)
-        maps.append(to_cls.mean(0).numpy())
-        shares.append(float(c[0, :, cls].mean()))
-    return np.stack(maps), np.array(shares)
-
-
 @torch.inference_mode()
 def encode(model: torch.nn.Module, img: np.ndarray) -> np.ndarray:
     """An autoencoder's code of one image: (32,) for the dense ones, (32, 7, 7) for the conv ones."""

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 from PIL import Image
 import streamlit as st
 
-from advdl.inference import capsule_filmstrips, classify, read_capsules, routing_summary, transform
+from advdl.capsule_routing import ITERATIONS, trace, vote_plane
+from advdl.inference import capsule_filmstrips, classify, read_capsules, transform
 from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
@@ -91,6 +92,51 @@ def _densities(stats, cls: int, current: np.ndarray) -> None:
     fig.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), bargap=0)
     st.plotly_chart(fig, width="stretch", key="caps.densities")
     st.caption(t("caps.densities", n=int(stats.count[cls]), c=cls))
+
+
+@st.fragment
+def _routing_view(capsnet, x: np.ndarray) -> None:
+    """Routing for this digit, iteration by iteration: who votes for the winning class and how
+    much, for 1, 3 or 5 iterations. A fragment: the switch reruns only this part."""
+    st.caption(t("caps.routing_help"))
+    st.session_state.setdefault("caps.iters", capsnet.config.routing_iters)
+    iters = st.segmented_control(t("caps.iters"), ITERATIONS, key="caps.iters", required=True,
+                                 format_func=lambda n: f"{n}")
+    tr, u_hat = trace(capsnet, x, int(iters))
+    cols = st.columns(tr.iterations)
+    top = max(float(tr.contribution_map(r).max()) for r in range(tr.iterations))
+    centre = 2 * np.arange(tr.grid) + 8  # a primary capsule's receptive field (17 x 17, from two 9 x 9 convolutions, stride 2) is centred here
+    cx, cy = np.meshgrid(centre, centre)
+    for r, col in enumerate(cols):
+        with col:
+            m = tr.contribution_map(r) / max(top, 1e-9)
+            h = go.Figure(go.Heatmap(z=x, colorscale="gray", showscale=False, hoverinfo="skip"))
+            h.add_scatter(x=cx.ravel(), y=cy.ravel(), mode="markers", hoverinfo="skip", showlegend=False,
+                          marker=dict(size=4 + 22 * m.ravel(), color=m.ravel(), colorscale="Inferno", cmin=0, cmax=1, opacity=0.85))
+            br, bc = np.unravel_index(int(np.argmax(m)), m.shape)
+            h.add_shape(type="rect", x0=2 * bc - 0.5, y0=2 * br - 0.5, x1=2 * bc + 16.5, y1=2 * br + 16.5, line=dict(color="#fbbc04", width=2))
+            h.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.iteration", r=r + 1),
+                            xaxis=dict(visible=False, range=[-0.5, 27.5]), yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+            st.plotly_chart(h, width="stretch", key=f"caps.contrib.{r}")
+            st.caption(t("caps.carry", k=tr.carrying_half(r), n=tr.couplings.shape[1], m=f"{tr.margin(r):.2f}"))
+    left, right = st.columns(2)
+    with left:
+        dev = go.Figure(go.Heatmap(z=tr.deviation_map(tr.iterations - 1), colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
+        dev.update_layout(height=260, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.deviation", c=tr.predicted),
+                          xaxis=dict(visible=False), yaxis=dict(visible=False, autorange="reversed"))
+        st.plotly_chart(dev, width="stretch", key="caps.deviation")
+    with right:
+        top2 = tuple(int(j) for j in np.argsort(tr.lengths[-1])[::-1][:2])
+        plane = vote_plane(u_hat, tr.couplings[-1], top2)
+        votes = go.Figure()
+        for j, color in zip(top2, ("#d93025", "#5f6368")):
+            p = plane[j]
+            votes.add_scatter(x=p["points"][:, 0], y=p["points"][:, 1], mode="markers", name=t("caps.votes_for", c=j),
+                              marker=dict(size=2 + 40 * p["weights"], color=color, opacity=0.5))
+            votes.add_scatter(x=[p["sum"][0]], y=[p["sum"][1]], mode="markers", name=t("caps.sum_for", c=j),
+                              marker=dict(size=16, symbol="x", color=color, line=dict(width=2)))
+        votes.update_layout(height=260, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.votes"), legend=dict(orientation="h", y=-0.15))
+        st.plotly_chart(votes, width="stretch", key="caps.votes")
 
 
 st.title(t("caps.title"))
@@ -185,15 +231,7 @@ if img is not None and capsnet is not None:
     st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
 
     st.subheader(t("caps.routing"), anchor="routing")
-    maps, shares = routing_summary(out.couplings, pred)
-    cols = st.columns(len(maps) + 1)
-    for r, (col, m) in enumerate(zip(cols, maps)):
-        h = go.Figure(go.Heatmap(z=m, zmin=0, zmax=max(float(maps.max()), 0.2), colorscale="Viridis", showscale=False))
-        h.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.iteration", r=r + 1), yaxis=dict(autorange="reversed"))
-        col.plotly_chart(h, width="stretch")
-    line = go.Figure(go.Scatter(x=list(range(1, len(shares) + 1)), y=shares, mode="lines+markers"))
-    line.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.share", c=pred), xaxis=dict(dtick=1), yaxis=dict(range=[0, 1]))
-    cols[-1].plotly_chart(line, width="stretch")
+    _routing_view(capsnet, x)
 
 if not presenting():
     with st.expander(t("caps.notes_title")):

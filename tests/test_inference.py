@@ -12,7 +12,6 @@ from advdl.inference import (
     generate,
     read_capsules,
     reconstruct,
-    routing_summary,
     transform,
 )
 from advdl.models import build
@@ -77,16 +76,6 @@ def test_generate_split_gives_one_batchs_images_from_threads(monkeypatch):
     names.clear()
     inference.generate_split(gan, z[:40], parts=3)  # too few for slices: one batch
     assert names == ["MainThread"]
-
-def test_routing_summary_shapes_and_uniform_start():
-    torch.manual_seed(0)
-    net = build("capsnet").eval()
-    out = read_capsules(net, digit())
-    maps, shares = routing_summary(out.couplings, 1)
-    assert maps.shape == (3, 6, 6) and shares.shape == (3,)
-    np.testing.assert_allclose(maps[0], 0.1, atol=1e-6)  # logits start at zero
-    assert abs(shares[0] - 0.1) < 1e-6
-
 
 def test_transform_rotates_and_shifts():
     img = digit()
