@@ -92,6 +92,7 @@ LATIN_ALLOWED = {
     "seq2seq", "LSTM", "GRU", "BLEU", "VGG", "GoogLeNet", "Inception", "NIN", "ResNet", "Keras", "keras.io", "Sabour", "Adam",
     "SGD", "AMD", "EPYC", "NVIDIA", "H200", "x86_64", "CPU", "GPU", "dB", "px", "min", "s", "ms", "KB", "MB", "DOI",
     "PageDown", "PageUp", "Esc",  # keys, as the keyboard labels them
+    "c", "û",  # the routing's symbols: coupling coefficients c, votes û
 }
 
 
