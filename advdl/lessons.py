@@ -40,7 +40,7 @@ PAGES = tuple(PAGE_PARAMS)
 PAGE_ANCHORS: dict[str, frozenset[str]] = {
     "gan": frozenset({"morph", "invert", "replay"}),
     "autoencoders": frozenset({"recons", "codes", "sweep", "map", "edit"}),
-    "capsules": frozenset({"pose", "perturb", "fig4", "routing"}),
+    "capsules": frozenset({"pose", "layers", "perturb", "fig4", "routing"}),
 }
 
 

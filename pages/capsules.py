@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from PIL import Image
 import streamlit as st
 
+from advdl.capsule_layers import tile, walk
 from advdl.capsule_routing import ITERATIONS, trace, vote_plane
 from advdl.inference import capsule_filmstrips, classify, read_capsules, transform
 from advdl.ui import views
@@ -19,7 +20,7 @@ from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import capsule_statistics, get_card, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import grid
+from advdl.viz import grid, upscale
 from advdl.ui.routing import require_shell
 
 require_shell()
@@ -92,6 +93,48 @@ def _densities(stats, cls: int, current: np.ndarray) -> None:
     fig.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), bargap=0)
     st.plotly_chart(fig, width="stretch", key="caps.densities")
     st.caption(t("caps.densities", n=int(stats.count[cls]), c=cls))
+
+
+@st.fragment
+def _layer_walk(capsnet, x: np.ndarray) -> None:
+    """The network for this digit, stage by stage, each with what it is and its shape. A fragment:
+    choosing a position reruns only this part."""
+    w = walk(capsnet, x)
+    tabs = st.tabs([t(f"caps.walk.{k}") for k in ("input", "conv1", "primary", "digit", "decoder")])
+    with tabs[0]:
+        st.caption(t("caps.walk.input_help"))
+        st.image(upscale(w.image, image_size(200)))
+    with tabs[1]:
+        st.caption(t("caps.walk.conv1_help"))
+        a, b = st.columns(2)
+        a.image(tile(w.kernels, 16, zoom=3), caption=t("caps.walk.kernels"), width="stretch")
+        b.image(tile(w.conv1, 16, zoom=2), caption=t("caps.walk.conv1_maps"), width="stretch")
+    with tabs[2]:
+        st.caption(t("caps.walk.primary_help"))
+        a, b = st.columns([3, 2])
+        lengths = w.primary_lengths
+        a.image(tile(lengths, 8, scale=float(lengths.max()), low=float(lengths.min()), zoom=8), width="stretch",
+                caption=t("caps.walk.primary_maps", lo=f"{lengths.min():.2f}", hi=f"{lengths.max():.2f}", mid=f"{np.median(lengths):.2f}"))
+        with b:
+            r1, r2 = st.columns(2)
+            row = r1.selectbox(t("caps.walk.row"), range(6), index=3, key="caps.walk_row")
+            col = r2.selectbox(t("caps.walk.col"), range(6), index=3, key="caps.walk_col")
+            vec = go.Figure(go.Heatmap(z=w.primary[:, row, col, :], colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
+            vec.update_layout(height=300, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.walk.vectors", r=row, c=col),
+                              xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("caps.walk.type")))
+            st.plotly_chart(vec, width="stretch", key="caps.walk_vectors")
+    with tabs[3]:
+        st.caption(t("caps.walk.digit_help", c=w.predicted))
+        hm = go.Figure(go.Heatmap(z=w.digit, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
+        hm.add_scatter(x=[17.2] * 10, y=list(range(10)), mode="markers+text", text=[f"{v:.2f}" for v in w.lengths], textposition="middle right",
+                       marker=dict(size=6 + 20 * w.lengths, color="#d93025"), showlegend=False, hoverinfo="skip")
+        hm.update_layout(height=320, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("common.class"), dtick=1))
+        st.plotly_chart(hm, width="stretch", key="caps.walk_digit")
+    with tabs[4]:
+        st.caption(t("caps.walk.decoder_help", c=w.predicted))
+        a, b = st.columns(2)
+        a.image(upscale(w.image, image_size(180)), caption=t("caps.walk.input"))
+        b.image(upscale(w.reconstruction, image_size(180)), caption=t("caps.walk.decoded"))
 
 
 @st.fragment
@@ -195,6 +238,9 @@ if img is not None and capsnet is not None:
                           legend=dict(orientation="h", y=-0.3))
         st.plotly_chart(rot, width="stretch")
 
+    st.subheader(t("caps.layers"), anchor="layers")
+    _layer_walk(capsnet, x)
+
     st.subheader(t("caps.perturb"), anchor="perturb")
     p1, p2, p3 = st.columns([1, 1, 1], vertical_alignment="bottom")
     which = {AUTO: t("caps.which_auto", c=pred), **{c: str(c) for c in range(10)}}
@@ -224,10 +270,10 @@ if img is not None and capsnet is not None:
         fig4_steps = np.round(np.linspace(-spread, spread, 11), 3)
         fig4_caption = t("caps.fig4_caption", r=f"{spread:g}", s=f"{spread / 5:g}")
     fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), fig4_steps)
-    tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
-    st.image(tile, caption=fig4_caption, width=image_size(420))
+    fig4_tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
+    st.image(fig4_tile, caption=fig4_caption, width=image_size(420))
     buf = io.BytesIO()
-    Image.fromarray(tile).resize((tile.shape[1] * 3, tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
+    Image.fromarray(fig4_tile).resize((fig4_tile.shape[1] * 3, fig4_tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
     st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
 
     st.subheader(t("caps.routing"), anchor="routing")

@@ -56,6 +56,7 @@ def cpu_model() -> str:
 # results, so that docs/performance.md says for each run whether it met them.
 GOALS = {
     "server.figure4_grid.p50_ms": ("<=", 50, "ms"),
+    "server.capsnet_layer_walk.p50_ms": ("<=", 150, "ms"),
     "server.gan_inversion_100x4_nearest_starts.p50_ms": ("<=", 2000, "ms"),
     "training.capsnet_speedup_vs_loop": (">=", 2, "×"),
     "browser.server_memory_after_the_labs.rss_mb": ("<=", 800, "MB"),
@@ -130,6 +131,11 @@ def bench_server(models: dict, repeats: int) -> dict:
     cap = out.capsules[0, 1].numpy()
     steps = np.linspace(-0.25, 0.25, 11)
     res["figure4_grid"] = timeit(lambda: capsule_filmstrips(models["capsnet"], cap, 1, np.zeros(16), steps), repeats)
+    from advdl.capsule_layers import walk
+    from advdl.capsule_routing import trace
+
+    res["capsnet_layer_walk"] = timeit(lambda: walk(models["capsnet"], img), repeats)
+    res["capsnet_routing_trace_5_iterations"] = timeit(lambda: trace(models["capsnet"], img, 5), repeats)
     gan = models["dcgan"]
     dirs = sefa_directions(gan, 8)[0].numpy()
     z = np.random.default_rng(0).standard_normal(100).astype(np.float32)

@@ -75,6 +75,8 @@ LABELS = {
     "server.autoencoders_all_four": "the four autoencoders, one image",
     "server.capsnet_single": "CapsNet, one image",
     "server.figure4_grid": "Figure 4 grid (16 × 11 decoder images)",
+    "server.capsnet_layer_walk": "CapsNet layer walk, one digit (every stage's arrays)",
+    "server.capsnet_routing_trace_5_iterations": "CapsNet routing traced over 5 iterations, one digit",
     "server.gan_direction_filmstrips_8x41": "GAN filmstrips, 8 directions × 41 steps",
     "server.gan_inversion_candidate_pool_once": "GAN inversion's candidate pool (once per server)",
     "server.gan_inversion_100x4_nearest_starts": "GAN inversion: 100 steps from the 4 nearest candidates",
