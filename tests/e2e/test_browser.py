@@ -93,6 +93,7 @@ LATIN_ALLOWED = {
     "SGD", "AMD", "EPYC", "NVIDIA", "H200", "x86_64", "CPU", "GPU", "dB", "px", "min", "s", "ms", "KB", "MB", "DOI",
     "PageDown", "PageUp", "Esc",  # keys, as the keyboard labels them
     "c", "û",  # the routing's symbols: coupling coefficients c, votes û
+    "Conv1", "PrimaryCaps", "DigitCaps",  # the CapsNet's layers, as the paper names them
 }
 
 
