@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -219,6 +218,12 @@ def _draw(shipped_plain) -> None:
             st.rerun()  # the whole page: the buttons and the live view without its ticks
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _shipped_bce(_model, stamp: str) -> float:
+    """The shipped model's BCE on the subset's held-out digits, once per server and checkpoint."""
+    return bce(_model, subset()[2])
+
+
 def _result(run: Fit, shipped_plain) -> None:
     if run.state == "diverged":
         st.error(t("fit.diverged"))
@@ -228,9 +233,10 @@ def _result(run: Fit, shipped_plain) -> None:
     if not run.history:
         return
     held = subset()[2]
-    mine = bce(run.model, held)
-    line = t("fit.result", mine=f"{mine:.4f}", n=len(held))
+    if getattr(run, "held_out_bce", None) is None:  # once per finished run, not on every rerun of the page
+        run.held_out_bce = bce(run.model, held)
+    line = t("fit.result", mine=f"{run.held_out_bce:.4f}", n=len(held))
     if shipped_plain is not None:
-        line += " " + t("fit.result_shipped", shipped=f"{bce(shipped_plain, held):.4f}")
+        line += " " + t("fit.result_shipped", shipped=f"{_shipped_bce(shipped_plain, shipped_plain.stamp):.4f}")
     st.success(line)
     st.button(t("fit.use"), key="aefit.use", on_click=_use, icon=":material/input:")

@@ -12,6 +12,7 @@ opening the teacher's link lands on the same step).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import streamlit as st
@@ -56,6 +57,7 @@ def _lesson(name: str) -> Lesson:
     return load(name, strict=False)
 
 
+@functools.cache
 def _components():
     # registered at first use, as the scrubbers are (the server reads the manifests first)
     return scrub.register("lesson_keys", "", None, "lesson_keys.js")
@@ -187,13 +189,13 @@ def drive(pages: dict, current: str) -> None:
 
 # While a lesson runs on a projector, the step's title stands in for the lab's own (the page's h1),
 # so that the lab's first figure still fits a 1280 x 720 screen under the step bar.
-LESSON_CSS = """<style>
+LESSON_CSS = """
 .st-key-lesson-keys { display: none; }
 [data-testid="stLayoutWrapper"]:has(> .st-key-lesson-bar) { position: sticky; top: 3.75rem; z-index: 99; }
 .st-key-lesson-bar { background: var(--st-background-color, #fff); box-shadow: 0 -4rem 0 0 var(--st-background-color, #fff); }
 .st-key-lesson-bar [data-testid="stMarkdownContainer"] p { margin-bottom: 0; }
-PRESENT [data-testid="stMainBlockContainer"] h1 { display: none; }
-</style>"""
+"""
+PRESENT_CSS = '[data-testid="stMainBlockContainer"] h1 { display: none; }'
 
 
 def _bar(here: Here) -> None:
@@ -203,7 +205,7 @@ def _bar(here: Here) -> None:
     n = len(here.lesson.steps)
     step = here.step
     code = lang()
-    st.html(LESSON_CSS.replace("PRESENT", "" if presenting() else ".lesson-not-presenting"))
+    st.html(f"<style>{LESSON_CSS}{PRESENT_CSS if presenting() else ''}</style>")
     with st.container(key="lesson-bar", border=True, gap="small"):
         notice = ss.pop(NOTICE, None)
         if notice:
