@@ -3,10 +3,13 @@
 
 This is the only code that reads the test split. Besides MNIST's own test digits, the
 classifiers are measured on the same digits restyled as other hands write them (advdl/augment.py:
-a marker, a fine pen, a slant, a wobble, each through the lab's digit preparation).
+a marker, a fine pen, a slant, a wobble, each through the lab's digit preparation) and in the
+course's "why capsules" experiments (advdl/why_capsules.py: scale and shear, overlapping digits,
+parts rearranged).
 
     python scripts/evaluate.py --data-root ../shared/data               # every checkpoint present
     python scripts/evaluate.py --model capsnet --data-root ../shared/data
+    python scripts/evaluate.py --model cnn --why-only --data-root ../shared/data  # only "why capsules"
     python scripts/evaluate.py --smoke --checkpoints /tmp/ckpt          # fake data, seconds
 
 See advdl/evaluation.py for what is measured. Each card's "metrics" gets the numbers, the date
@@ -24,7 +27,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from advdl import checkpoints, evaluation
+from advdl import checkpoints, evaluation, why_capsules
 from advdl.data import fake_split, load_samples, load_split
 from advdl.models import AUTOENCODERS, MODELS
 from advdl.training import git_commit
@@ -45,6 +48,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="only the classifiers' unrotated test accuracy, printed, cards untouched")
     p.add_argument("--capsule-stats-only", action="store_true",
                    help="only the CapsNet's capsule statistics over the test set (checkpoints/capsnet/capsule_stats.npz), card untouched")
+    p.add_argument("--why-only", action="store_true",
+                   help="only the classifiers' \"why capsules\" experiments (advdl/why_capsules.py), into their cards")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -63,6 +68,13 @@ def main(argv=None) -> int:
             pred = evaluation._batched(evaluation.predict_fn(name, model), x_test, 250)
             print(f"{name}: test accuracy {float((pred == y_test).float().mean()):.4f} (not written)")
         return 0
+    if a.why_only:
+        for name in [n for n in names if n in ("cnn", "capsnet")]:
+            t0 = time.time()
+            m = why_capsules.evaluate(name, checkpoints.load_model(name, root), x_test, y_test, seed=a.seed, progress=tqdm.write)
+            m["why_capsules"].update(stamp(a, y_test, t0))
+            checkpoints.update_metrics(name, m, root)
+        return 0
     if a.capsule_stats_only:
         write_capsule_stats(checkpoints.load_model("capsnet", root), x_test, y_test, root)
         return 0
@@ -73,6 +85,7 @@ def main(argv=None) -> int:
         if name in ("cnn", "capsnet"):
             m = evaluation.evaluate_classifier(name, model, x_test, y_test, progress=tqdm.write)
             m.update(evaluation.evaluate_restyled(name, model, x_test, y_test, seed=a.seed, progress=tqdm.write))
+            m.update(why_capsules.evaluate(name, model, x_test, y_test, seed=a.seed, progress=tqdm.write))
             if name == "capsnet":
                 write_capsule_stats(model, x_test, y_test, root)
         elif name in AUTOENCODERS:
@@ -90,10 +103,7 @@ def main(argv=None) -> int:
                 torch.set_num_threads(threads)
         if name != "ae_denoise":  # its bar compares it with ae_conv: below, once both are measured
             m["meets_bar"] = MODELS[name].meets_bar(m)
-        m["evaluated_on"] = "fake data (smoke)" if a.smoke else f"MNIST test set ({len(y_test)} images)"
-        m["evaluated_at"] = datetime.date.today().isoformat()
-        m["evaluated_commit"] = git_commit()
-        m["eval_seconds"] = round(time.time() - t0, 1)
+        m.update(stamp(a, y_test, t0))
         results[name] = m
         checkpoints.update_metrics(name, m, root)
         tqdm.write(f"{name}: " + ", ".join(f"{k}={v}" for k, v in m.items() if not isinstance(v, (dict, list))))
@@ -107,6 +117,13 @@ def main(argv=None) -> int:
             gain = gain["psnr_gain_over_conv_at_0.5"]
             tqdm.write(f"ae_denoise: PSNR gain over ae_conv at sigma 0.5 = {gain} dB")
     return 0
+
+
+def stamp(a: argparse.Namespace, y_test: torch.Tensor, t0: float) -> dict:
+    """What an evaluation was made on, when, at which commit and in how long."""
+    return {"evaluated_on": "fake data (smoke)" if a.smoke else f"MNIST test set ({len(y_test)} images)",
+            "evaluated_at": datetime.date.today().isoformat(), "evaluated_commit": git_commit(),
+            "eval_seconds": round(time.time() - t0, 1)}
 
 
 def write_capsule_stats(capsnet, x_test, y_test, root) -> None:

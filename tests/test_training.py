@@ -126,6 +126,9 @@ def test_evaluate_writes_metrics_into_the_cards(smoke_all):
     for n in ("cnn", "capsnet"):
         assert set(cards[n]["rotated_accuracy"]) == {str(a) for a in range(-60, 61, 15)}
         assert 0 <= cards[n]["test_accuracy"] <= 1 and isinstance(cards[n]["meets_bar"], bool)
+        why = cards[n]["why_capsules"]
+        assert why["samples"] == why["overlap"]["pairs"] == why["parts"]["images"] == 100
+        assert set(why["scaled_accuracy"]) == {"0.6", "0.8", "1.2", "1.4"} and 0 <= why["overlap"]["both_named"] <= 1
     for n in ("ae_plain", "ae_deep", "ae_conv", "ae_denoise"):
         assert cards[n]["test_bce"] > 0 and len(cards[n]["noisy_psnr"]) == 10
     assert "psnr_gain_over_conv_at_0.5" in cards["ae_denoise"]
