@@ -107,15 +107,16 @@ def decode_capsule(capsnet: torch.nn.Module, capsule: np.ndarray, cls: int) -> n
     return capsnet.decode(v, cls)[:, 0].numpy()
 
 
-def transform(img: np.ndarray, degrees: float = 0.0, shift: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> np.ndarray:
-    """Rotate (degrees, counter-clockwise), shift (pixels, x then y) and scale a (28, 28) image
-    about its centre; bilinear, zero fill."""
-    if degrees == 0 and tuple(shift) == (0.0, 0.0) and scale == 1.0:
+def transform(img: np.ndarray, degrees: float = 0.0, shift: tuple[float, float] = (0.0, 0.0), scale: float = 1.0,
+              shear: float = 0.0) -> np.ndarray:
+    """Rotate (degrees, counter-clockwise), shift (pixels, x then y), scale and shear (degrees,
+    along x) a (28, 28) image about its centre; bilinear, zero fill."""
+    if degrees == 0 and tuple(shift) == (0.0, 0.0) and scale == 1.0 and shear == 0:
         return np.asarray(img, dtype=np.float32)
     from torchvision.transforms.functional import InterpolationMode, affine
 
     out = affine(as_batch(img)[0], angle=float(degrees), translate=[float(shift[0]), float(shift[1])], scale=float(scale),
-                 shear=[0.0], interpolation=InterpolationMode.BILINEAR)
+                 shear=[float(shear)], interpolation=InterpolationMode.BILINEAR)
     return out[0].numpy()
 
 

@@ -32,7 +32,7 @@ PAGE_PARAMS: dict[str, frozenset[str]] = {
     "gan_training": frozenset({"preset", "speed", "slow", "data", "g_layers", "g_width", "d_layers", "d_width", "noise", "loss",
                                "optimizer", "lr_g", "lr_d", "d_steps", "batch", "seed"}),
     "autoencoders": frozenset({"noise", "nseed", "clean", "strength"}),
-    "capsules": frozenset({"rot", "dx", "dy", "scale", "cls", "range", "dims"}),
+    "capsules": frozenset({"rot", "dx", "dy", "scale", "shear", "cls", "range", "dims"}),
     "real_or_fake": frozenset({"seed", "round"}),
 }
 PAGES = tuple(PAGE_PARAMS)
@@ -40,7 +40,7 @@ PAGES = tuple(PAGE_PARAMS)
 PAGE_ANCHORS: dict[str, frozenset[str]] = {
     "gan": frozenset({"morph", "invert", "replay"}),
     "autoencoders": frozenset({"recons", "codes", "sweep", "map", "edit"}),
-    "capsules": frozenset({"pose", "layers", "perturb", "fig4", "routing"}),
+    "capsules": frozenset({"pose", "layers", "perturb", "fig4", "routing", "why"}),
 }
 
 

@@ -15,6 +15,8 @@ A model's *scores* are the CapsNet's capsule lengths or the CNN's softmax probab
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -136,3 +138,94 @@ def evaluate(name: str, model, x: torch.Tensor, y: torch.Tensor, seed: int = 0, 
     say(f"parts {parts}")
     return {"why_capsules": {"samples": n, "scaled_accuracy": scaled, "sheared_accuracy": sheared,
                              "overlap": overlap, "parts": parts}}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One experiment's outcome on the test set: each model's figure and which is ahead (None:
+    within ``TIE`` of each other). ``higher_is_better`` False where the sensible model's figure
+    falls (confidence on rearranged parts)."""
+
+    experiment: str
+    capsnet: float
+    cnn: float
+    higher_is_better: bool = True
+
+    @property
+    def ahead(self) -> str | None:
+        d = self.capsnet - self.cnn if self.higher_is_better else self.cnn - self.capsnet
+        return None if abs(d) < TIE else ("capsnet" if d > 0 else "cnn")
+
+
+TIE = 0.005  # half a point: closer than that, the lab calls it even
+
+
+def _mean(d: dict, skip: str | None = None) -> float:
+    vals = [v for k, v in d.items() if k != skip]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def verdicts(capsnet: dict, cnn: dict) -> list[Verdict]:
+    """What the cards' metrics say, experiment by experiment: mean accuracy over the rotations
+    (0 left out), the scales and the shears; the overlapping pairs named both; and how far each
+    model's score for the original class falls when the parts are moved (halves and quadrants
+    together; a larger fall is the sensible answer)."""
+    out = []
+    if "rotated_accuracy" in capsnet and "rotated_accuracy" in cnn:
+        out.append(Verdict("rotation", _mean(capsnet["rotated_accuracy"], "0"), _mean(cnn["rotated_accuracy"], "0")))
+    a, b = capsnet.get("why_capsules"), cnn.get("why_capsules")
+    if a and b:
+        out.append(Verdict("scale", _mean(a["scaled_accuracy"]), _mean(b["scaled_accuracy"])))
+        out.append(Verdict("shear", _mean(a["sheared_accuracy"]), _mean(b["sheared_accuracy"])))
+        out.append(Verdict("overlap", a["overlap"]["both_named"], b["overlap"]["both_named"]))
+
+        def kept(parts):  # the share of its original confidence a model keeps on rearranged parts
+            return float(np.mean([parts[h]["score_of_original"] for h in REARRANGEMENTS]) / parts["original"]["score_of_original"])
+
+        out.append(Verdict("parts", kept(a["parts"]), kept(b["parts"]), higher_is_better=False))
+    return out
+
+
+@dataclass
+class OverlapExample:
+    """One overlaid pair as the lab shows it: the image, the CapsNet's two longest capsules (their
+    classes and lengths) with each one's reconstruction, and the CNN's two most probable classes."""
+
+    image: np.ndarray  # (28, 28)
+    capsnet_top: list[tuple[int, float]]
+    reconstructions: np.ndarray  # (2, 28, 28): from the first and the second capsule
+    cnn_top: list[tuple[int, float]] | None
+
+    def coloured(self) -> np.ndarray:
+        """(28, 28, 3) uint8: the first capsule's reconstruction in red, the second's in cyan
+        (white where both draw)."""
+        a, b = np.clip(self.reconstructions, 0, 1)
+        return (np.stack([a, b, b], axis=-1) * 255).astype(np.uint8)
+
+
+def overlap_example(capsnet, cnn, a: np.ndarray, b: np.ndarray) -> OverlapExample:
+    """``a`` and ``b`` (28, 28) overlaid, read by both models; the CapsNet decodes its two longest
+    capsules one at a time (the other nine masked), as the paper's MultiMNIST figure does."""
+    img = overlay(torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32))
+    x = img.view(1, 1, 28, 28)
+    with torch.inference_mode():
+        out = capsnet(x)
+        lengths = out.lengths[0]
+        top = lengths.topk(2).indices
+        recon = capsnet.decode(out.capsules[0, top], top)[:, 0].numpy()
+        cnn_top = None
+        if cnn is not None:
+            p = F.softmax(cnn(x), 1)[0]
+            cnn_top = [(int(i), float(p[i])) for i in p.topk(2).indices]
+    return OverlapExample(img.numpy(), [(int(i), float(lengths[i])) for i in top], recon, cnn_top)
+
+
+def parts_example(capsnet, cnn, img: np.ndarray, cls: int) -> dict[str, tuple[np.ndarray, float, float | None]]:
+    """The digit as it is and with its parts moved: for each, the image, the CapsNet's length for
+    class ``cls`` and the CNN's probability of it."""
+    x = torch.as_tensor(img, dtype=torch.float32).view(1, 1, 28, 28)
+    batch = torch.cat([x, *(rearrange(x, how) for how in REARRANGEMENTS)])
+    lengths = scores("capsnet", capsnet, batch)[:, cls]
+    probs = scores("cnn", cnn, batch)[:, cls] if cnn is not None else None
+    names = ("original", *REARRANGEMENTS)
+    return {n: (batch[i, 0].numpy(), float(lengths[i]), None if probs is None else float(probs[i])) for i, n in enumerate(names)}

@@ -17,11 +17,12 @@ from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import capsule_statistics, get_card, get_model
+from advdl.ui.models import capsule_statistics, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
 from advdl.viz import grid, upscale
 from advdl.ui.routing import require_shell
+from advdl.ui import why_panel
 
 require_shell()
 
@@ -191,16 +192,17 @@ view = _view()
 if views.take_bad_url(CapsView):
     st.warning(t("common.bad_url"))
 st.subheader(t("caps.pose"), anchor="pose")
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 c1.slider(t("caps.rotation"), *CapsView.LIMITS["angle"], step=5, **views.bind(CapsView, "caps.rotation", "angle"))
 c2.slider(t("caps.shift_x"), *CapsView.LIMITS["dx"], step=1, **views.bind(CapsView, "caps.dx", "dx"))
 c3.slider(t("caps.shift_y"), *CapsView.LIMITS["dy"], step=1, **views.bind(CapsView, "caps.dy", "dy"))
 c4.slider(t("caps.scale"), CapsView.SCALES[0], CapsView.SCALES[-1], step=0.05, **views.bind(CapsView, "caps.scale", "scale"))
+c5.slider(t("caps.shear"), *CapsView.LIMITS["shear"], step=5, **views.bind(CapsView, "caps.shear", "shear"))
 view = _view()
 views.publish(view)
 
 if img is not None and capsnet is not None:
-    x = transform(img, view.angle, (view.dx, view.dy), view.scale)
+    x = transform(img, view.angle, (view.dx, view.dy), view.scale, view.shear)
     out = read_capsules(capsnet, x)
     lengths = out.lengths[0].numpy()
     capsules = out.capsules[0].numpy()  # (10, 16)
@@ -222,21 +224,7 @@ if img is not None and capsnet is not None:
             probs = classify(cnn, x)
             st.metric(t("caps.cnn_label"), str(int(probs.argmax())), f"{float(probs.max()):.0%}", delta_color="off")
 
-    # Robustness: accuracy against rotation on the whole test set (the cards' metrics), with
-    # the current input's rotation marked.
-    curves = {n: c["metrics"]["rotated_accuracy"] for n in ("capsnet", "cnn")
-              if (c := get_card(n)) and "rotated_accuracy" in c.get("metrics", {})}
-    if curves:
-        rot = go.Figure()
-        for n, curve in curves.items():
-            angles = sorted(curve, key=float)
-            rot.add_scatter(x=[float(a) for a in angles], y=[curve[a] for a in angles], mode="lines+markers",
-                            name=t(f"caps.model_{n}"), line=dict(color="#d93025" if n == "capsnet" else "#8ab4f8", width=3))
-        rot.add_vline(x=view.angle, line_dash="dot")
-        rot.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.robustness"),
-                          xaxis=dict(title=t("caps.rotation"), dtick=15), yaxis=dict(range=[0, 1], title=t("caps.test_accuracy")),
-                          legend=dict(orientation="h", y=-0.3))
-        st.plotly_chart(rot, width="stretch")
+    why_panel.pose_curves(view.angle, view.scale, view.shear)  # the whole test set's accuracy under each pose
 
     st.subheader(t("caps.layers"), anchor="layers")
     _layer_walk(capsnet, x)
@@ -278,6 +266,9 @@ if img is not None and capsnet is not None:
 
     st.subheader(t("caps.routing"), anchor="routing")
     _routing_view(capsnet, x)
+
+    st.subheader(t("why.title"), anchor="why")
+    why_panel.section(capsnet, cnn, x, pred)
 
 if not presenting():
     with st.expander(t("caps.notes_title")):

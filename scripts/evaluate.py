@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
+    commit = git_commit()  # the code this evaluation runs: taken before it starts, as training does
     root = a.checkpoints
     present = checkpoints.available(root)
     names = [n for n in ORDER if n in present] if a.model == "all" else [a.model]
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
         for name in [n for n in names if n in ("cnn", "capsnet")]:
             t0 = time.time()
             m = why_capsules.evaluate(name, checkpoints.load_model(name, root), x_test, y_test, seed=a.seed, progress=tqdm.write)
-            m["why_capsules"].update(stamp(a, y_test, t0))
+            m["why_capsules"].update(stamp(a, y_test, t0, commit))
             checkpoints.update_metrics(name, m, root)
         return 0
     if a.capsule_stats_only:
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
                 torch.set_num_threads(threads)
         if name != "ae_denoise":  # its bar compares it with ae_conv: below, once both are measured
             m["meets_bar"] = MODELS[name].meets_bar(m)
-        m.update(stamp(a, y_test, t0))
+        m.update(stamp(a, y_test, t0, commit))
         results[name] = m
         checkpoints.update_metrics(name, m, root)
         tqdm.write(f"{name}: " + ", ".join(f"{k}={v}" for k, v in m.items() if not isinstance(v, (dict, list))))
@@ -119,10 +120,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def stamp(a: argparse.Namespace, y_test: torch.Tensor, t0: float) -> dict:
+def stamp(a: argparse.Namespace, y_test: torch.Tensor, t0: float, commit: str | None) -> dict:
     """What an evaluation was made on, when, at which commit and in how long."""
     return {"evaluated_on": "fake data (smoke)" if a.smoke else f"MNIST test set ({len(y_test)} images)",
-            "evaluated_at": datetime.date.today().isoformat(), "evaluated_commit": git_commit(),
+            "evaluated_at": datetime.date.today().isoformat(), "evaluated_commit": commit,
             "eval_seconds": round(time.time() - t0, 1)}
 
 

@@ -87,6 +87,9 @@ def test_transform_rotates_and_shifts():
 
     cy, cx = centre_of_mass(transform(img, 0, (3, 0)))
     assert abs(cx - (centre_of_mass(img)[1] + 3)) < 0.2 and abs(cy - centre_of_mass(img)[0]) < 0.2
+    leaning = transform(img, shear=30)  # the upright bar leans: its top and bottom rows' ink moves apart
+    top, bottom = (np.average(np.arange(28), weights=leaning[r] + 1e-9) for r in (8, 19))
+    assert abs(top - bottom) > 3 and abs(leaning.sum() - img.sum()) / img.sum() < 0.1
 
 
 def test_reconstruct_scores_against_the_clean_digit():

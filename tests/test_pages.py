@@ -302,12 +302,67 @@ def test_capsule_lab_shows_accuracy_under_rotation_from_the_cards(random_checkpo
     at.slider(key="caps.rotation").set_value(45).run()
     assert not at.exception
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    rot = [f for f in specs if "rotation" in json.dumps(f["layout"].get("title", ""))]
-    assert len(rot) == 1
-    traces = rot[0]["data"]
+    pose = [f for f in specs if "Rotation (degrees)" in json.dumps(f["layout"].get("annotations", ""))]
+    assert len(pose) == 1
+    traces = pose[0]["data"]  # no "why capsules" figures in these cards: rotation alone
     assert [tr["name"] for tr in traces] == ["CapsNet", "CNN baseline"]
     assert traces[0]["y"] == [curve[str(a)] for a in range(-60, 61, 15)]
-    assert rot[0]["layout"]["shapes"][0]["x0"] == 45  # the current rotation is marked
+    assert pose[0]["layout"]["shapes"][0]["x0"] == 45  # the current rotation is marked
+
+
+def _why(caps_parts: float, cnn_parts: float, both: tuple[float, float]) -> dict:
+    def one(keep: float, named: float) -> dict:
+        return {"why_capsules": {
+            "samples": 10000, "scaled_accuracy": {"0.6": 0.9, "0.8": 0.99, "1.2": 0.99, "1.4": 0.95},
+            "sheared_accuracy": {"-40": 0.5, "-20": 0.97, "20": 0.97, "40": 0.5},
+            "overlap": {"pairs": 10000, "max_shift_px": 2, "both_named": named, "one_named": 0.9},
+            "parts": {"images": 10000, "original": {"score_of_original": 0.9, "still_original": 0.99},
+                      "halves_swapped": {"score_of_original": keep, "still_original": 0.2},
+                      "quadrants_moved": {"score_of_original": keep, "still_original": 0.2}}}}
+    return {"capsnet": one(caps_parts, both[0]), "cnn": one(cnn_parts, both[1])}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_capsule_lab_why_capsules_says_who_is_ahead(random_checkpoints, checkpoint_env, tmp_path, lang):
+    """The overlap and parts tabs with the student's digit, the cards' figures and a verdict per
+    experiment: here the CNN keeps less of its confidence on moved parts (so it is ahead there)
+    and the CapsNet names both overlapping digits more often."""
+    import shutil
+
+    from advdl.checkpoints import update_metrics
+
+    root = tmp_path / "ck"
+    shutil.copytree(random_checkpoints, root)
+    for name, m in _why(caps_parts=0.3, cnn_parts=0.15, both=(0.4, 0.2)).items():
+        update_metrics(name, m, root)
+    checkpoint_env(root)
+    at = run_page("capsules", lang=lang)
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    if lang == "en":
+        assert "On overlapping digits (both named): the CapsNet is ahead, 40.0 % against the CNN's 20.0 %." in text
+        assert "On rearranged parts" in text and "the CNN is ahead, 0.17 against the CapsNet's 0.33" in text
+        assert "CapsNet 0.90 → 0.30 → 0.30, CNN 0.90 → 0.15 → 0.15" in text
+        assert "Under scaling (0.6 to 1.4): even" in text
+        assert "Decoded from capsule" in " ".join(i.caption for img in at.get("image") for i in img.proto.imgs)
+    else:
+        assert "重叠数字（两个都认出）：CapsNet 领先，40.0 %，CNN 为 20.0 %。" in text
+        assert "CNN 领先，0.17，CapsNet 为 0.33" in text
+    other = at.selectbox(key="why.other")
+    assert other.value != int(at.metric[0].value)  # a sample of another class than the digit read
+    other.set_value(int(at.metric[0].value) - 1 if int(at.metric[0].value) else 1).run()
+    assert not at.exception
+
+
+def test_capsule_lab_why_capsules_with_an_empty_digit_and_without_figures(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("capsules")
+    assert any("python scripts/evaluate.py --why-only" in i.value for i in at.info)  # no figures in these cards
+    at.session_state["digit"] = {"image": np.zeros((28, 28), np.float32), "from": "ae"}
+    at.run()
+    at.radio(key="caps.source").set_value("shared").run()
+    assert not at.exception
+    assert sum("Draw a digit first" in i.value for i in at.info) == 2  # the overlap and the parts tabs
 
 
 def test_capsule_lab_sample_rotate_commit_and_figure4(random_checkpoints, checkpoint_env):

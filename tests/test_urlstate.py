@@ -57,12 +57,12 @@ def test_capsule_view_round_trips_and_reports_garbage():
     from advdl.ui.views import CapsView
 
     assert CapsView().to_query_params() == {}  # the opening view: a clean URL
-    view = CapsView(angle=45, dx=-2, scale=1.2, cls=3, spread=0.5, dims=(20,) * 15 + (0,))
+    view = CapsView(angle=45, dx=-2, scale=1.2, shear=-15, cls=3, spread=0.5, dims=(20,) * 15 + (0,))
     q = view.to_query_params()
-    assert q == {"rot": "45", "dx": "-2", "scale": "1.2", "cls": "3", "range": "0.5", "dims": ",".join(["20"] * 15 + ["0"])}
+    assert q == {"rot": "45", "dx": "-2", "scale": "1.2", "shear": "-15", "cls": "3", "range": "0.5", "dims": ",".join(["20"] * 15 + ["0"])}
     assert CapsView.from_query_params(q) == (view, False)
     assert list(view.steps[[0, 20, 40]]) == [-0.5, 0.0, 0.5]
-    for garbage in ({"rot": "400"}, {"dx": "x"}, {"scale": "3"}, {"cls": "10"}, {"range": "0.3"}, {"dims": "1,2"}):
+    for garbage in ({"rot": "400"}, {"dx": "x"}, {"scale": "3"}, {"shear": "60"}, {"cls": "10"}, {"range": "0.3"}, {"dims": "1,2"}):
         back, bad = CapsView.from_query_params({"rot": "30", **garbage})
         assert bad and back.angle == (30 if "rot" not in garbage else 0)
 

@@ -101,3 +101,19 @@ def test_evaluate_reports_counts_and_confidence_of_the_original_class():
     assert out["parts"]["halves_swapped"]["still_original"] == 0.0  # every digit's ink changed half
     assert out["parts"]["halves_swapped"]["score_of_original"] < out["parts"]["original"]["score_of_original"]
     assert set(out["sheared_accuracy"]) == {"-40", "-20", "20", "40"}
+
+
+def test_verdicts_say_who_is_ahead_and_which_way_is_better():
+    def card(rot, named, kept):
+        return {"rotated_accuracy": {"0": 0.99, "30": rot, "-30": rot},
+                "why_capsules": {"scaled_accuracy": {"0.6": 0.9}, "sheared_accuracy": {"40": 0.5},
+                                 "overlap": {"both_named": named},
+                                 "parts": {"original": {"score_of_original": 1.0},
+                                           "halves_swapped": {"score_of_original": kept},
+                                           "quadrants_moved": {"score_of_original": kept}}}}
+    v = {x.experiment: x for x in W.verdicts(card(0.9, 0.3, 0.4), card(0.8, 0.302, 0.2))}
+    assert list(v) == ["rotation", "scale", "shear", "overlap", "parts"]
+    assert v["rotation"].capsnet == pytest.approx(0.9) and v["rotation"].ahead == "capsnet"  # 0 degrees left out
+    assert v["scale"].ahead is None and v["overlap"].ahead is None  # within half a point: even
+    assert v["parts"].capsnet == pytest.approx(0.4) and v["parts"].ahead == "cnn"  # the CNN's confidence falls further
+    assert [x.experiment for x in W.verdicts({"rotated_accuracy": {"0": 1}}, {})] == []

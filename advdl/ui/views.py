@@ -73,19 +73,20 @@ CAPS_RANGES = (CAPS_CALIBRATED, 0.25, 0.5, 1.0)  # calibrated, the paper's fixed
 @dataclass(frozen=True)
 class CapsView:
     """The capsule lab's view: how the digit is moved (rotation in degrees, a shift in pixels, a
-    scale), whose capsule is perturbed (``cls``; None: the predicted class's), the perturbation's
+    scale, a shear in degrees), whose capsule is perturbed (``cls``; None: the predicted class's), the perturbation's
     range and each of its 16 dimensions' step."""
 
     angle: int = 0
     dx: int = 0
     dy: int = 0
     scale: float = 1.0
+    shear: int = 0
     cls: int | None = None
     spread: float | str = CAPS_CALIBRATED
     dims: tuple[int, ...] = (CAPS_STEPS // 2,) * 16
 
     KEY = "caps.view"
-    LIMITS = {"angle": (-90, 90), "dx": (-6, 6), "dy": (-6, 6)}
+    LIMITS = {"angle": (-90, 90), "dx": (-6, 6), "dy": (-6, 6), "shear": (-45, 45)}
     SCALES = tuple(np.round(np.arange(0.6, 1.4001, 0.05), 2).tolist())
 
     @property
@@ -120,6 +121,7 @@ class CapsView:
             "dx": ("dx", lambda v: parse_int(v, *cls.LIMITS["dx"])),
             "dy": ("dy", lambda v: parse_int(v, *cls.LIMITS["dy"])),
             "scale": ("scale", lambda v: _one_of(round(float(v), 2), cls.SCALES)),
+            "shear": ("shear", lambda v: parse_int(v, *cls.LIMITS["shear"])),
             "cls": ("cls", lambda v: parse_int(v, 0, 9)),
             "spread": ("range", lambda v: v if v == CAPS_CALIBRATED else _one_of(float(v), CAPS_RANGES)),
             "dims": ("dims", lambda v: _tuple(parse_indices(v, 16, CAPS_STEPS - 1))),
