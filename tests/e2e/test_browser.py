@@ -94,6 +94,7 @@ LATIN_ALLOWED = {
     "PageDown", "PageUp", "Esc",  # keys, as the keyboard labels them
     "c", "û",  # the routing's symbols: coupling coefficients c, votes û
     "Conv1", "PrimaryCaps", "DigitCaps",  # the CapsNet's layers, as the paper names them
+    "MultiMNIST",  # the paper's overlapping-digits data set
 }
 
 
