@@ -594,8 +594,8 @@ def _scaled(x: np.ndarray) -> tuple[str, float]:
 
 def pack(snap: dict) -> dict:
     """A snapshot as the page's JSON: int16 points, a uint8 heatmap, int16 gradients and curves,
-    each in base64, and plain numbers. About 12 KB for a full snapshot (a plotly heatmap and
-    points figure of the same view is ~80 KB)."""
+    each in base64, and plain numbers: a fraction of the bytes of a plotly heatmap and points
+    figure of the same view."""
     heat = np.round(np.nan_to_num(np.asarray(snap["heat"], np.float32), nan=0.5).clip(0, 1) * 255).astype(np.uint8)
     out = {"fake": pack_points(snap["fake"]), "heat": _b64(heat), "epoch": int(snap["epoch"])}
     if "real" not in snap:

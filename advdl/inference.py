@@ -137,8 +137,8 @@ def direction_filmstrips(gan: torch.nn.Module, z: np.ndarray, directions: np.nda
 def generate_split(gan: torch.nn.Module, z: np.ndarray, parts: int | None = None) -> np.ndarray:
     """:func:`generate` for a large batch, in ``parts`` slices run side by side in threads (torch
     lets go of the interpreter lock; each thread keeps the one intra-op thread the app sets), so
-    that one student's filmstrips take both cores of an idle server: 8 x 41 images in 152 instead
-    of 312 ms on 2 cores. Under load the work is the same, only shared. ``parts``: by default
+    that one student's filmstrips take both cores of an idle server. Under load the work is the
+    same, only shared. ``parts``: by default
     ``$ADVDL_SPLIT`` or the number of CPUs, at most 4; the same images as one batch."""
     z = np.asarray(z, dtype=np.float32).reshape(-1, gan.config.z_dim)
     if parts is None:

@@ -41,3 +41,50 @@ def grids(images: np.ndarray, nrow: int, pad: int = 2, value: int = 40) -> np.nd
     out = np.full((*lead, rows * (h + pad) + pad, nrow * (w + pad) + pad), value, dtype=np.uint8)
     out[..., : rows * (h + pad), : nrow * (w + pad)] = cells
     return out
+
+
+# Plotly's Inferno and RdBu scales (plotly.colors), sampled here in NumPy so that a view drawn
+# many times a lesson (the routing's maps, one per iteration) is one small PNG each rather than a
+# plotly chart: the browser lays out and paints a chart far more slowly than it shows an image.
+INFERNO = ["#000004", "#1b0c41", "#4a0c6b", "#781c6d", "#a52c60", "#cf4446", "#ed6925", "#fb9b06", "#f7d13d", "#fcffa4"]
+RDBU = ["#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"]
+
+
+def colormap(values, anchors: list[str]) -> np.ndarray:
+    """Values in [0, 1] (any shape) as uint8 RGB (..., 3), linear between evenly spaced anchors."""
+    rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in anchors], np.float64)
+    v = np.clip(np.asarray(values, np.float64), 0, 1) * (len(anchors) - 1)
+    lo = np.minimum(v.astype(int), len(anchors) - 2)
+    f = (v - lo)[..., None]
+    return np.round(rgb[lo] * (1 - f) + rgb[lo + 1] * f).astype(np.uint8)
+
+
+def diverging(z: np.ndarray, zoom: int = 24) -> tuple[np.ndarray, float]:
+    """A signed map as an RGB image on plotly's RdBu (red below 0, white at 0, blue above), scaled
+    to ± its largest magnitude, each cell ``zoom`` pixels; returns the image and that magnitude."""
+    z = np.asarray(z, np.float64)
+    top = float(np.abs(z).max()) or 1.0
+    img = colormap(0.5 + 0.5 * z / top, RDBU)
+    return np.kron(img, np.ones((zoom, zoom, 1), np.uint8)), top
+
+
+def dots_over(image: np.ndarray, centres: np.ndarray, strength: np.ndarray, frame: tuple[int, int, int, int] | None = None,
+              zoom: int = 8) -> np.ndarray:
+    """A grey 28 x 28 image at ``zoom`` with a dot at each centre (pixel coordinates x, y), its
+    size and Inferno colour by ``strength`` in [0, 1], and an optional frame (x0, y0, x1, y1 in
+    pixels, inclusive) in amber: RGB uint8."""
+    from PIL import ImageDraw
+
+    grey = to_uint8(image)
+    base = Image.fromarray(np.repeat(grey[:, :, None], 3, axis=2)).resize((grey.shape[1] * zoom, grey.shape[0] * zoom),
+                                                                         Image.Resampling.NEAREST)
+    draw = ImageDraw.Draw(base)
+    colours = colormap(strength, INFERNO)
+    for (x, y), s, c in zip(np.asarray(centres, np.float64), np.asarray(strength, np.float64).ravel(), colours.reshape(-1, 3)):
+        r = zoom * (0.3 + 1.4 * float(s))
+        cx, cy = (x + 0.5) * zoom, (y + 0.5) * zoom
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=tuple(int(v) for v in c))
+    if frame is not None:
+        x0, y0, x1, y1 = frame
+        draw.rectangle([x0 * zoom, y0 * zoom, (x1 + 1) * zoom - 1, (y1 + 1) * zoom - 1], outline=(251, 188, 4), width=max(2, zoom // 3))
+    return np.asarray(base)

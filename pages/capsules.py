@@ -20,7 +20,7 @@ from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import capsule_statistics, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import grid, upscale
+from advdl.viz import diverging, dots_over, grid, upscale
 from advdl.ui.routing import require_shell
 from advdl.ui import why_panel
 
@@ -152,23 +152,15 @@ def _routing_view(capsnet, x: np.ndarray) -> None:
     centre = 2 * np.arange(tr.grid) + 8  # a primary capsule's receptive field (17 x 17, from two 9 x 9 convolutions, stride 2) is centred here
     cx, cy = np.meshgrid(centre, centre)
     for r, col in enumerate(cols):
-        with col:
-            m = tr.contribution_map(r) / max(top, 1e-9)
-            h = go.Figure(go.Heatmap(z=x, colorscale="gray", showscale=False, hoverinfo="skip"))
-            h.add_scatter(x=cx.ravel(), y=cy.ravel(), mode="markers", hoverinfo="skip", showlegend=False,
-                          marker=dict(size=4 + 22 * m.ravel(), color=m.ravel(), colorscale="Inferno", cmin=0, cmax=1, opacity=0.85))
-            br, bc = np.unravel_index(int(np.argmax(m)), m.shape)
-            h.add_shape(type="rect", x0=2 * bc - 0.5, y0=2 * br - 0.5, x1=2 * bc + 16.5, y1=2 * br + 16.5, line=dict(color="#fbbc04", width=2))
-            h.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.iteration", r=r + 1),
-                            xaxis=dict(visible=False, range=[-0.5, 27.5]), yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
-            st.plotly_chart(h, width="stretch", key=f"caps.contrib.{r}")
-            st.caption(t("caps.carry", k=tr.carrying_half(r), n=tr.couplings.shape[1], m=f"{tr.margin(r):.2f}"))
+        m = tr.contribution_map(r) / max(top, 1e-9)
+        br, bc = np.unravel_index(int(np.argmax(m)), m.shape)
+        pic = dots_over(x, np.stack([cx.ravel(), cy.ravel()], 1), m.ravel(), frame=(2 * bc, 2 * br, 2 * bc + 16, 2 * br + 16))
+        col.image(pic, width="stretch", caption=t("caps.iteration", r=r + 1) + " · " +
+                  t("caps.carry", k=tr.carrying_half(r), n=tr.couplings.shape[1], m=f"{tr.margin(r):.2f}"))
     left, right = st.columns(2)
     with left:
-        dev = go.Figure(go.Heatmap(z=tr.deviation_map(tr.iterations - 1), colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
-        dev.update_layout(height=260, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.deviation", c=tr.predicted),
-                          xaxis=dict(visible=False), yaxis=dict(visible=False, autorange="reversed"))
-        st.plotly_chart(dev, width="stretch", key="caps.deviation")
+        dev, spread = diverging(tr.deviation_map(tr.iterations - 1))
+        st.image(dev, width=image_size(260), caption=t("caps.deviation", c=tr.predicted, v=f"{spread:.3f}"))
     with right:
         top2 = tuple(int(j) for j in np.argsort(tr.lengths[-1])[::-1][:2])
         plane = vote_plane(u_hat, tr.couplings[-1], top2)

@@ -62,7 +62,7 @@ with right.container(border=True):
 
 st.subheader(t("home.models"))
 cols = st.columns(3)
-for i, (name, spec) in enumerate(MODELS.items()):
+for i, name in enumerate(MODELS):
     card = get_card(name)
     with cols[i % 3].container(border=True):
         st.markdown(f"**{t(f'model.{name}')}** · `{name}`")

@@ -356,7 +356,7 @@ def bench_browser(repeats: int, fill_from: Path | None = None, cold_starts: int 
         # (STATE_LOG_JS; the bare app: its first script run end): the lab as `make run` starts it,
         # the bare app, and the lab by plain `streamlit run app.py`, in turn. The tab is opened
         # before the spawn (as a browser waiting for the server is), so that Playwright's own tab
-        # creation (0.15-0.2 s) is not counted.
+        # creation is not counted.
         lab_starts, bare_starts, plain_starts = [], [], []
         for k in range(cold_starts):
             lab_starts.append(_cold_start(browser, lambda: start_server(ck, tmp / f"cold{k}.log"), "/gan?lang=en", lab=True))
@@ -596,9 +596,16 @@ def main(argv=None) -> int:
                         "and a class of 30 protocol-level sessions); writes bench-results/gan_training.json")
     p.add_argument("--lessons", action="store_true",
                    help="the lesson mode's step-to-step times instead (scripts/bench_lessons.py; Chromium); writes bench-results/lessons.json")
+    p.add_argument("--capsules", action="store_true",
+                   help="the capsule lab's layer walk, routing trace and routing switch (Chromium) instead (scripts/bench_capsules.py); "
+                        "writes bench-results/capsules.json")
     p.add_argument("--ae-fit", action="store_true",
                    help="the autoencoder lab's train-it-yourself figures instead (scripts/bench_ae_fit.py); writes bench-results/ae_fit.json")
     a = p.parse_args(argv)
+    if a.capsules:
+        import bench_capsules
+
+        return bench_capsules.main([])
     if a.ae_fit:
         import bench_ae_fit
 

@@ -157,12 +157,19 @@ LABELS = {
     "browser.stop_to_idle_s": "Stop until the run has stopped and the page is idle (s)",
     "browser.bare_app_key_to_rerun_end_s": "a key press on a bare one-slider app until its rerun has ended (s)",
     "browser.start_p50_vs_bare": "Start to first epoch, p50 against the bare app's",
+    "server.layer_walk_ms": "the capsule lab's whole layer walk for one digit, one thread",
+    "server.routing_trace_1_iterations_ms": "the routing trace, 1 iteration (uniform coupling)",
+    "server.routing_trace_3_iterations_ms": "… 3 iterations (the model's own)",
+    "server.routing_trace_5_iterations_ms": "… 5 iterations",
+    "browser.routing_switch_to_view_s": "routing switch clicked until the view shows its iterations (s)",
+    "browser.switch_p50_vs_bare": "routing switch, p50 against the bare app's",
 }
 BENCHES = {  # marker name: (the JSON's file, its sections in order)
     "bench": ("bench.json", ("server", "rss_mb_all_models", "training", "browser")),
     "gan_training": ("gan_training.json", ("throughput_one_thread", "converges_preset", "browser", "class")),
     "lessons": ("lessons.json", ("steps",)),
     "ae_fit": ("ae_fit.json", ("fit", "browser")),
+    "capsules": ("capsules.json", ("server", "browser")),
 }
 SKIPPED = {"training.dcgan_config"}  # shown in the row it explains
 

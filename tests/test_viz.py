@@ -33,3 +33,27 @@ def test_to_uint8_scales_floats_and_keeps_uint8_as_it_is():
     assert to_uint8(np.array([[0.0, 0.5, 1.0, 2.0]])).tolist() == [0, 128, 255, 255]
     u = np.array([[3, 200]], dtype=np.uint8)
     assert to_uint8(u[None]).tolist() == [3, 200] and to_uint8(u).dtype == np.uint8
+
+
+def test_colormap_and_diverging_follow_plotlys_scales():
+    from advdl.viz import INFERNO, RDBU, colormap, diverging
+
+    assert colormap(0.0, INFERNO).tolist() == [0, 0, 4] and colormap(1.0, INFERNO).tolist() == [252, 255, 164]
+    assert colormap(0.5, RDBU).tolist() == [247, 247, 247]  # the middle anchor: white
+    assert colormap(np.zeros((2, 3)), INFERNO).shape == (2, 3, 3)
+    img, top = diverging(np.array([[-0.2, 0.0], [0.1, 0.05]]), zoom=4)
+    assert top == 0.2 and img.shape == (8, 8, 3)
+    assert img[0, 0].tolist() == [103, 0, 31] and img[0, 4].tolist() == [247, 247, 247]  # red below 0, white at 0
+    assert img[4, 0, 2] > img[4, 0, 0]  # blue above 0
+
+
+def test_dots_over_draws_bigger_brighter_dots_for_stronger_values_and_the_frame():
+    from advdl.viz import dots_over
+
+    img = np.zeros((28, 28), np.float32)
+    out = dots_over(img, np.array([[6, 6], [20, 20]]), np.array([0.0, 1.0]), frame=(0, 0, 16, 16), zoom=8)
+    assert out.shape == (224, 224, 3) and out.dtype == np.uint8
+    bright = (out == [252, 255, 164]).all(-1)  # Inferno's top: the strong dot at (20, 20)
+    assert bright[150:190, 150:190].sum() > 400 and bright[:120, :120].sum() == 0
+    assert bright.sum() < 3.2 * (1.7 * 8) ** 2 + 60  # a disc of radius 1.7 cells, no more
+    assert out[0, 100].tolist() == [251, 188, 4]  # the frame's top edge

@@ -65,7 +65,7 @@ class _Routing(torch.autograd.Function):
     """The routing iterations on predictions laid out as (batch x output, input, dim).
 
     Autograd would write one full-size gradient of the predictions for each of their 2 x iters - 1
-    uses and add them up (about 20 passes over a 47 MB tensor for a batch of 64); this backward
+    uses and add them up (many passes over a step's largest tensor); this backward
     collects the coefficients of those outer products and writes the gradient once, as one batched
     product of rank 2 x iters - 1. Equal to autograd's gradient (tests compare them in float64).
     """

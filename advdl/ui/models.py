@@ -24,7 +24,7 @@ from .i18n import t
 
 # One intra-op thread per inference: sessions run in threads of their own, and several torch
 # thread pools competing for a few cores make each forward pass wait on the others' spinning
-# threads (a CNN pass two orders of magnitude slower while another process trained).
+# threads (a CNN pass many times slower while another process trained).
 torch.set_num_threads(int(os.environ.get("ADVDL_TORCH_THREADS", "1")))
 
 

@@ -2,7 +2,7 @@
 
     python -m advdl.ui.serve [streamlit options]        # what `make run` does
 
-``streamlit run app.py`` imports torch (about 1.3 s of this CUDA build) and loads the models
+``streamlit run app.py`` imports torch (slow to import, this CUDA build) and loads the models
 only when the first browser connects, so the first student waits for all of it. This launcher
 imports torch first, then starts a thread that loads the models and computes what the first
 lab shows while the server starts and the browser fetches the page, then runs
@@ -70,7 +70,7 @@ def release_library_pages(pattern: re.Pattern = UNUSED_LIBRARIES, smaps: str = "
     released (0 where /proc or madvise is missing).
 
     A kernel that caches files in large folios maps a library's pages many at a time, so
-    importing torch leaves ~270 MB of CUDA library code resident in a process that never runs
+    importing torch leaves hundreds of MB of CUDA library code resident in a process that never runs
     it. Only mappings that the process cannot have changed are released: not writable, and no
     page of them copied on write (``Anonymous: 0``). Such pages are the file's own bytes: if
     anything ever touches them again, the kernel maps them again from the page cache.

@@ -11,8 +11,8 @@ from .conftest import wait_idle
 pytestmark = pytest.mark.browser
 
 SIDEWAYS = """() => { const m = document.querySelector('[data-testid=stMain]'); return m.scrollWidth - m.clientWidth; }"""
-# the routing view's per-iteration charts: their titles read "Iteration r"
-ITERATION_CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].filter(e => /^Iteration \\d$/.test(e.textContent)).length"""
+# the routing view's per-iteration maps: their captions begin "Iteration r · "
+ITERATION_MAPS = """() => [...document.querySelectorAll('[data-testid=stImageCaption]')].filter(e => /^Iteration \\d /.test(e.textContent)).length"""
 
 
 @pytest.fixture
@@ -41,12 +41,12 @@ def test_walk_routing_and_why_at_1280x720_presenting(projector, app_url):
         wait_idle(page)
         assert tab.get_attribute("aria-selected") == "true", name
         _no_trouble(page, f"walk: {name}")
-    page.wait_for_function(f"() => ({ITERATION_CHARTS})() === 3", timeout=30_000)  # the model's own 3 iterations
+    page.wait_for_function(f"() => ({ITERATION_MAPS})() === 3", timeout=30_000)  # the model's own 3 iterations
     for n in ("5", "1", "3"):
         button = page.locator(".st-key-caps-iters button").filter(has_text=n)
         button.scroll_into_view_if_needed()
         button.click()
-        page.wait_for_function(f"() => ({ITERATION_CHARTS})() === {n}", timeout=30_000)
+        page.wait_for_function(f"() => ({ITERATION_MAPS})() === {n}", timeout=30_000)
         wait_idle(page)
         _no_trouble(page, f"routing: {n} iterations")
     for name in ("Overlapping digits", "Parts rearranged"):
