@@ -61,13 +61,20 @@ class RoutingTrace:
 
 
 @torch.inference_mode()
-def trace(capsnet: torch.nn.Module, img: np.ndarray, iters: int = 3) -> tuple[RoutingTrace, np.ndarray]:
-    """Route one image (28, 28) in [0, 1] through ``iters`` iterations; returns the trace and the
-    votes û (1152, 10, 16)."""
-    c = capsnet.config
+def votes(capsnet: torch.nn.Module, img: np.ndarray) -> np.ndarray:
+    """The votes û (1152, 10, 16) of one image's (28, 28) primary capsules for the digit capsules:
+    the convolutions' work, the same for any number of routing iterations."""
     x = torch.as_tensor(np.asarray(img, dtype=np.float32)).reshape(1, 1, 28, 28)
     u = capsnet.primary_capsules(x)[0]  # (1152, 8)
-    u_hat = torch.einsum("ijdk,ik->ijd", capsnet.W, u)  # (1152, 10, 16)
+    return torch.einsum("ijdk,ik->ijd", capsnet.W, u).numpy()  # (1152, 10, 16)
+
+
+@torch.inference_mode()
+def trace(capsnet: torch.nn.Module, img: np.ndarray, iters: int = 3, u_hat: np.ndarray | None = None) -> tuple[RoutingTrace, np.ndarray]:
+    """Route one image (28, 28) in [0, 1] through ``iters`` iterations; returns the trace and the
+    votes û (1152, 10, 16). ``u_hat``: the image's :func:`votes`, if already made."""
+    c = capsnet.config
+    u_hat = torch.as_tensor(votes(capsnet, img) if u_hat is None else u_hat)
     b = torch.zeros(u_hat.shape[:2])
     cs, lengths = [], []
     for r in range(iters):
@@ -84,10 +91,13 @@ def trace(capsnet: torch.nn.Module, img: np.ndarray, iters: int = 3) -> tuple[Ro
 def vote_plane(u_hat: np.ndarray, couplings: np.ndarray, classes: tuple[int, int]) -> dict:
     """The votes for two classes in 2-D: both classes' votes (1152 each) projected onto the plane of
     their two principal axes (the 16-D votes of both, centred), with their weighted sums s_j."""
-    votes = np.concatenate([u_hat[:, j] for j in classes])  # (2304, 16)
-    centre = votes.mean(0)
-    _, _, vt = np.linalg.svd(votes - centre, full_matrices=False)
-    plane = vt[:2]
+    both = np.concatenate([u_hat[:, j] for j in classes]).astype(np.float64)  # (2304, 16)
+    centre = both.mean(0)
+    d = both - centre
+    # the principal axes from the 16 x 16 scatter matrix (eigh) rather than an SVD of the 2304 x 16
+    # votes: the same axes, without a BLAS call that spins threads in a busy server
+    _, vecs = np.linalg.eigh(d.T @ d)
+    plane = vecs[:, ::-1][:, :2].T
     out = {}
     for j in classes:
         pts = (u_hat[:, j] - centre) @ plane.T

@@ -17,7 +17,7 @@ from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import capsule_statistics, get_model
+from advdl.ui.models import capsule_statistics, capsule_votes, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
 from advdl.viz import diverging, dots_over, grid, upscale
@@ -146,7 +146,7 @@ def _routing_view(capsnet, x: np.ndarray) -> None:
     st.session_state.setdefault("caps.iters", capsnet.config.routing_iters)
     iters = st.segmented_control(t("caps.iters"), ITERATIONS, key="caps.iters", required=True,
                                  format_func=lambda n: f"{n}")
-    tr, u_hat = trace(capsnet, x, int(iters))
+    tr, u_hat = trace(capsnet, x, int(iters), u_hat=capsule_votes(capsnet, x))
     cols = st.columns(tr.iterations)
     top = max(float(tr.contribution_map(r).max()) for r in range(tr.iterations))
     centre = 2 * np.arange(tr.grid) + 8  # a primary capsule's receptive field (17 x 17, from two 9 x 9 convolutions, stride 2) is centred here

@@ -77,3 +77,17 @@ def test_the_routing_view_switches_iterations(random_checkpoints, checkpoint_env
         carry = [i.caption for el in at.get("image") for i in el.proto.imgs if "1152" in i.caption]  # one map per iteration
         assert len(carry) == n, (n, carry)
         assert all(c.startswith(("Iteration", "第")) for c in carry)
+
+
+def test_the_vote_plane_is_the_votes_principal_plane(capsnet, digit):
+    from advdl.capsule_routing import votes
+
+    u_hat = votes(capsnet, digit)
+    tr, again = trace(capsnet, digit, 3, u_hat=u_hat)
+    assert np.array_equal(again, u_hat) and tr.iterations == 3
+    both = np.concatenate([u_hat[:, 3], u_hat[:, 5]]).astype(np.float64)
+    _, _, vt = np.linalg.svd(both - both.mean(0), full_matrices=False)
+    plane = vote_plane(u_hat, tr.couplings[-1], (3, 5))
+    pts = plane[3]["points"]
+    ref = (u_hat[:, 3] - both.mean(0)) @ vt[:2].T
+    assert np.allclose(np.abs(pts), np.abs(ref), atol=1e-4)  # the same axes, up to their signs

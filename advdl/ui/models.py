@@ -57,6 +57,20 @@ def get_model(name: str, show_error: bool = True) -> torch.nn.Module | None:
         return None
 
 
+# ----------------------------------------------------------------------------- CapsNet resources
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _capsule_votes(_capsnet, key: str, digit: bytes) -> np.ndarray:
+    from advdl.capsule_routing import votes
+
+    return votes(_capsnet, np.frombuffer(digit, np.float32).reshape(28, 28).copy())
+
+
+def capsule_votes(capsnet, x: np.ndarray) -> np.ndarray:
+    """A digit's votes û (1152, 10, 16), made once per digit and model: a routing switch (1, 3, 5
+    iterations) then only routes."""
+    return _capsule_votes(capsnet, stamp(capsnet), np.ascontiguousarray(x, np.float32).tobytes())
+
+
 # ----------------------------------------------------------------------------- GAN resources
 @st.cache_resource(show_spinner=False)
 def _gan_directions(_gan, key: str, k: int) -> np.ndarray:
