@@ -1,25 +1,33 @@
 #!/usr/bin/env python
-"""Many students at once: N browser sessions (Playwright contexts in one Chromium) walk a scripted
-lesson against one server for a bounded time.
+"""A class at once: N students' sessions, each a client of Streamlit's own protocol
+(scripts/stclient.py) in one asyncio process, walk a scripted lesson against one server.
 
-    python scripts/loadtest.py --sessions 30 --duration 120
-    python scripts/loadtest.py --url http://127.0.0.1:8501 --sessions 5 --duration 30
+    python scripts/loadtest.py --sessions 30 --duration 600              # the class (`make loadtest`)
+    python scripts/loadtest.py --sessions 10 --duration 120 --fit         # ... every student training an autoencoder
+    python scripts/loadtest.py --url http://127.0.0.1:8501 --sessions 5   # an app already running
+    python scripts/loadtest.py --browser --sessions 3 --duration 60       # real Chromium pages instead
 
-Each session loops: GAN lab (commit a direction slider with the keyboard, drag another with the
-mouse), autoencoder lab (a noise-strength step, a drawn digit), capsule lab (commit a dimension),
-back to the GAN lab for an inversion of a sample digit. It reports errors (an exception on the
-page, a JavaScript error, a step that timed out), the commit latency (a keyboard step on a slider
-until the app has rerun and shows the result) as p50/p95, and the server's RSS over time. Writes
-JSON (default bench-results/loadtest.json) and prints a summary.
+Each session arrives within ``--arrival`` seconds and loops through the lesson, thinking ``--think``
+seconds (exponentially spread) between actions, as the browser would send them: the GAN lab
+(first load; the training replay's strip that the page asks for at once; a direction commit),
+the autoencoder lab (a noise-strength commit; a digit drawn on the canvas), the capsule lab (a
+dimension commit; the routing switch), and back to the GAN lab for an inversion of the drawn digit
+(``--invert-share`` of the lessons). With ``--fit`` each session also trains an autoencoder in
+the lab's panel (Start, then the panel's timer until the run ends) while it walks. Every action is
+timed from the message sent until its ``script_finished`` (runs that ended early for a rerun are
+waited through); the images a page shows are fetched from ``/media`` as a browser loads them.
+Errors: an exception drawn, a disconnect, a run that did not finish within ``--timeout``. The
+server's CPU and RSS are sampled over time, and this process's own CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import io
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -30,292 +38,286 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from browserkit import RunWatcher
-from playwright.async_api import TimeoutError as PlaywrightTimeout
+from stclient import ProtocolError, Session  # noqa: E402
+
+
+def canvas_state(rng: np.random.Generator, size: int = 320) -> dict:
+    """What the drawing canvas sends after a stroke: its drawing with the canvas as a PNG (white
+    ink on black, as the lab's canvas draws), here a one or a seven with a random lean."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    d = ImageDraw.Draw(img)
+    lean = float(rng.uniform(-30, 30))
+    if rng.random() < 0.5:
+        pts = [(size / 2 + lean, 50), (size / 2, size / 2), (size / 2 - lean, size - 50)]
+    else:
+        pts = [(90, 70), (230, 70), (size / 2 + lean, size - 50)]
+    d.line(pts, fill=(255, 255, 255, 255), width=22, joint="curve")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return {"drawing": {"raw": {"version": "7.4.0", "objects": [{"type": "Path"}], "background": "#000000"}, "data": url}}
+
+
+def component_data(s: Session, key: str) -> dict:
+    """The data a v2 component was last drawn with (the lab's scrubbers send it as a one-item list)."""
+    data = json.loads(s.widget(key).proto.json or "null")
+    return data[0] if isinstance(data, list) and data else (data or {})
+
+
+def scrub_commit(s: Session, key: str, rng: np.random.Generator | None = None, k: int | None = None, by: int | None = None) -> dict:
+    """A scrubber's release: each slider's committed step, one of them (``k``, else a random one)
+    moved ``by`` steps (else a few at random), in the scrubber's current epoch (a commit of an
+    older epoch is ignored by the page)."""
+    data = component_data(s, key)
+    sliders = data.get("sliders") or ([{"index": data["index"], "values": data["values"]}] if data.get("panel") else [])
+    if not sliders:
+        raise ProtocolError(f"scrubber {key!r} drew no sliders")
+    indices = [int(sl["index"]) for sl in sliders]
+    k = int(rng.integers(len(indices))) if k is None else k
+    by = int(rng.choice([-3, -2, -1, 1, 2, 3])) if by is None else by
+    indices[k] = int(np.clip(indices[k] + by, 0, len(sliders[k]["values"]) - 1))
+    return {"commit": {"epoch": int(data.get("epoch", 0)), "indices": indices}}
+
 
 class Stats:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.latencies: dict[str, list[float]] = {}
         self.errors: list[str] = []
-        self.steps = 0
-        self.redraws = 0  # strokes on the canvas drawn again because the first was lost
+        self.lessons = 0
+        self.actions = 0
+        self.bytes = 0
+        self.media_bytes = 0
+        self.early_reruns = 0
+        self.fits: list[dict] = []
 
-    def redraw(self) -> None:
-        with self.lock:
-            self.redraws += 1
-
-    def latency(self, what: str, ms: float) -> None:
-        with self.lock:
-            self.latencies.setdefault(what, []).append(ms)
-
-    def error(self, msg: str) -> None:
-        with self.lock:
-            self.errors.append(msg)
-
-
-async def wait_idle(page, timeout: float = 60_000) -> None:
-    await page.wait_for_timeout(150)
-    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
-    await page.wait_for_timeout(80)
-    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
+    def add(self, what: str, run) -> None:
+        self.latencies.setdefault(what, []).append(run.seconds)
+        self.actions += 1
+        self.bytes += run.bytes
+        self.early_reruns += run.early
+        for e in run.exceptions:
+            self.errors.append(f"{what}: exception {e}")
 
 
-async def commit_with_key(page, watcher: RunWatcher, locator, stats: Stats, what: str, key: str = "ArrowRight",
-                          timeout: float = 60.0) -> None:
-    """Focus a slider, press a key, and time until the rerun it causes has ended."""
-    await locator.evaluate("e => e.scrollIntoView({block: 'center'})")
-    await locator.focus()
-    before = watcher.finished
-    t0 = time.perf_counter()
-    await page.keyboard.press(key)
-    while watcher.finished == before:
-        if time.perf_counter() - t0 > timeout:
-            raise TimeoutError(f"{what}: no rerun within {timeout:.0f} s of the key press")
-        await asyncio.sleep(0.005)
-    stats.latency(what, (watcher.last - t0) * 1000)
+async def act(s: Session, stats: Stats, what: str, coro) -> object:
+    run = await coro
+    stats.add(what, run)
+    if s.media:
+        stats.media_bytes += await s.fetch_media()
+    return run
 
 
-async def check(page, stats: Stats, where: str) -> None:
-    n = await page.locator("[data-testid='stException']").count()
-    if n:
-        stats.error(f"{where}: exception on the page")
-
-
-async def think(page, rng: np.random.Generator, mean_s: float) -> None:
-    """A student looks at the result before the next action."""
+async def think(rng: np.random.Generator, mean_s: float) -> None:
     if mean_s > 0:
-        await page.wait_for_timeout(1000 * float(rng.uniform(0.5, 1.5)) * mean_s)
+        await asyncio.sleep(float(rng.exponential(mean_s)))
 
 
-async def open_lab(page, slug: str) -> None:
-    """Switch labs as a student does: through the sidebar."""
-    await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{slug}']").click()
-    await wait_idle(page)
-
-
-async def step_done(page, stats: Stats, rng: np.random.Generator, args, where: str) -> None:
-    """Count a finished lesson step, check the page for an exception, then think."""
-    await check(page, stats, where)
-    stats.steps += 1
-    await think(page, rng, args.think)
-
-
-async def lesson(page, watcher: RunWatcher, url: str, stats: Stats, rng: np.random.Generator, args, stage: list) -> None:
-    """One pass through the scripted lesson; ``stage[0]`` names the step under way."""
-    # the GAN lab: a keyboard commit and a mouse drag on two direction sliders
+async def lesson(s: Session, stats: Stats, rng: np.random.Generator, args, stage: list) -> None:
+    """One pass through the lesson (``stage[0]`` names the action under way, for error reports)."""
     stage[0] = "gan: open"
-    await page.goto(f"{url}/gan?lang=en")
-    await wait_idle(page)
-    await page.locator(".scrub-img").first.wait_for(state="visible", timeout=60_000)
-    k = int(rng.integers(1, 9))
-    stage[0] = "gan: commit"
-    await commit_with_key(page, watcher, page.locator(f"input[type=range][aria-label='Direction {k}']"), stats, "gan_direction",
-                          key="ArrowRight" if rng.random() < 0.5 else "ArrowLeft")
-    stage[0] = "gan: drag"
-    slider = page.locator(f"input[type=range][aria-label='Direction {int(rng.integers(1, 9))}']")
-    box = await slider.bounding_box()
-    if box:
-        y, x0 = box["y"] + box["height"] / 2, box["x"] + box["width"] / 2
-        await page.mouse.move(x0, y)
-        await page.mouse.down()
-        for i in range(1, 16):
-            await page.mouse.move(x0 + i * box["width"] * 0.02 * (1 if rng.random() < 0.5 else -1), y)
-            await page.wait_for_timeout(30)
-        await page.mouse.up()
-        await wait_idle(page)
-    await step_done(page, stats, rng, args, "gan")
+    await act(s, stats, "open_gan", s.switch_page("gan", "lang=en") if s.pages else s.open("gan", "lang=en"))
+    if component_data(s, "gan.replay").get("pending"):  # the page asks for the replay's frames at once
+        stage[0] = "gan: replay frames"
+        await act(s, stats, "gan_replay_frames", s.set("gan.replay", {"ready": True}))
+    await think(rng, args.think)
+    stage[0] = "gan: direction"
+    await act(s, stats, "gan_direction", s.set("gan.dirs", scrub_commit(s, "gan.dirs", rng)))
+    await think(rng, args.think)
 
-    # the autoencoder lab: a noise-strength step, then a drawn digit
     stage[0] = "autoencoders: open"
-    await open_lab(page, "autoencoders")
-    stage[0] = "autoencoders: noise"
-    strength = page.locator("input[type=range][aria-label='Strength']").first
-    await commit_with_key(page, watcher, strength, stats, "ae_strength", key="ArrowLeft" if rng.random() < 0.5 else "ArrowRight")
+    await act(s, stats, "open_autoencoders", s.switch_page("autoencoders", "lang=en"))
+    await think(rng, args.think)
+    stage[0] = "autoencoders: strength"
+    await act(s, stats, "ae_strength", s.set("ae.strength", scrub_commit(s, "ae.strength", rng)))
+    await think(rng, args.think)
     stage[0] = "autoencoders: draw"
-    await page.locator("label:has-text('Draw')").first.click()
-    await wait_idle(page)
-    canvas = page.locator("canvas.upper-canvas").first
-    await canvas.wait_for(state="visible", timeout=60_000)
-    pts = [(100, 60), (220, 60), (150, 260)] if rng.random() < 0.5 else [(160, 50), (158, 160), (156, 270)]
-    # On a loaded machine a drawn digit has once never shown (a training job on both cores): a
-    # user would draw again, so the stroke is redrawn up to twice, each redraw counted and reported.
-    for attempt in range(3):
-        cb = await canvas.bounding_box()
-        if not cb:
+    await act(s, stats, "ae_source", s.set("ae.source", "Draw"))
+    await act(s, stats, "ae_drawn", s.set("ae.canvas", canvas_state(rng)))
+    await think(rng, args.think)
+
+    stage[0] = "capsules: open"
+    await act(s, stats, "open_capsules", s.switch_page("capsules", "lang=en"))
+    await think(rng, args.think)
+    stage[0] = "capsules: dimension"
+    await act(s, stats, "caps_dimension", s.set("caps.dims", scrub_commit(s, "caps.dims", rng)))
+    await think(rng, args.think)
+    stage[0] = "capsules: routing"
+    await act(s, stats, "caps_routing", s.set("caps.iters", str(rng.choice(["1", "5"]))))
+    await think(rng, args.think)
+
+    if rng.random() < args.invert_share:
+        stage[0] = "gan: inversion"
+        await act(s, stats, "open_gan", s.switch_page("gan", "lang=en"))
+        await act(s, stats, "gan_source", s.set("gan.source", "Digit from another lab"))
+        await act(s, stats, "gan_inversion", s.click("gan.invert_go"))
+        await think(rng, args.think)
+    stats.lessons += 1
+
+
+async def fit(s: Session, stats: Stats, deadline: float) -> None:
+    """Train an autoencoder in the lab's panel: Start, then the panel's timer as the browser fires
+    it, until the run has ended (its result drawn) or the time is up."""
+    await act(s, stats, "open_autoencoders", s.switch_page("autoencoders", "lang=en") if s.pages else s.open("autoencoders", "lang=en"))
+    t0 = time.perf_counter()
+    await act(s, stats, "fit_start", s.click("aefit.start"))
+    ticks = 0
+    while time.perf_counter() < deadline:
+        if not s.auto_reruns:
             break
-        await page.mouse.move(cb["x"] + pts[0][0], cb["y"] + pts[0][1])
-        await page.mouse.down()
-        for x, y in pts[1:]:
-            await page.mouse.move(cb["x"] + x, cb["y"] + y, steps=8)
-        await page.mouse.up()
-        try:
-            await page.wait_for_selector("text=The 28×28 image the models see", timeout=20_000 if attempt < 2 else 60_000)
+        await asyncio.sleep(next(iter(s.auto_reruns.values())))
+        run = await act(s, stats, "fit_tick", s.auto_rerun())
+        ticks += 1
+        if any("Validation BCE" in t or "验证" in t for t in run.texts) and "aefit.use" in {w.key for w in s.widgets.values()}:
             break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            stats.redraw()
-    await wait_idle(page)
-    await step_done(page, stats, rng, args, "autoencoders")
-
-    # the capsule lab: commit a dimension of the digit capsule
-    stage[0] = "capsules"
-    await open_lab(page, "capsules")
-    await page.locator(".scrub-img").first.wait_for(state="visible", timeout=60_000)
-    await commit_with_key(page, watcher, page.locator(f"input[type=range][aria-label='Dim {int(rng.integers(1, 17))}']").first,
-                          stats, "caps_dimension", key="ArrowRight" if rng.random() < 0.5 else "ArrowLeft")
-    await step_done(page, stats, rng, args, "capsules")
-
-    # back to the GAN lab: invert the shared digit (or a sample digit)
-    stage[0] = "gan: inversion"
-    await open_lab(page, "gan")
-    button = page.locator("button:has-text('Find the latent')")
-    if rng.random() < args.invert_share and await button.count():
-        await button.first.scroll_into_view_if_needed()
-        t0 = time.perf_counter()
-        await button.first.click()
-        await wait_idle(page, timeout=120_000)
-        stats.latency("gan_inversion_wall", (time.perf_counter() - t0) * 1000)
-    await step_done(page, stats, rng, args, "gan inversion")
+    stats.fits.append({"seconds": round(time.perf_counter() - t0, 1), "ticks": ticks,
+                       "finished": "aefit.use" in {w.key for w in s.widgets.values()}})
 
 
-async def session(i: int, browser, url: str, deadline: float, stats: Stats, args) -> None:
+async def student(i: int, url: str, deadline: float, stats: Stats, args) -> None:
     rng = np.random.default_rng(args.seed + i)
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(args.timeout * 1000)
-    ctx.set_default_navigation_timeout(args.timeout * 1000)
-    page = await ctx.new_page()
-    watcher = RunWatcher(page)
-    page.on("pageerror", lambda exc: stats.error(f"session {i}: JavaScript error: {exc}"))
     await asyncio.sleep(float(rng.uniform(0, args.arrival)))  # a class does not arrive in the same second
+    s = Session(url, timeout=args.timeout)
+    stage = [""]
     try:
-        stage = [""]
+        if args.fit:
+            stage[0] = "fit"
+            await fit(s, stats, deadline)
         while time.perf_counter() < deadline:
             try:
-                await lesson(page, watcher, url, stats, rng, args, stage)
-            except Exception as exc:  # a step that timed out or found nothing: an error, go on
-                stats.error(f"session {i} at {stage[0]}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
-                try:
-                    await page.goto(f"{url}/?lang=en")
-                except Exception:
-                    pass
+                await lesson(s, stats, rng, args, stage)
+            except (asyncio.TimeoutError, ProtocolError, OSError) as exc:
+                stats.errors.append(f"session {i} at {stage[0]}: {type(exc).__name__}: {str(exc)[:160]}")
+                if s.disconnected:
+                    await s.close()
+                    s = Session(url, timeout=args.timeout)
+                else:
+                    s.pages = s.pages or {}
     finally:
-        await ctx.close()
+        stats.errors.extend(f"session {i}: {e}" for e in s.errors)
+        await s.close()
 
 
-def sample_rss(pid: int, stop: threading.Event, out: list, t0: float, every: float = 2.0) -> None:
+def sample(pid: int, stop: threading.Event, out: list, t0: float, every: float) -> None:
+    """The server's RSS (MB) and CPU (cores busy since the last sample) every ``every`` seconds."""
     import psutil
 
     proc = psutil.Process(pid)
-    while not stop.is_set():
+    last = sum(proc.cpu_times()[:2])
+    while not stop.wait(every):
         try:
-            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            cpu = sum(proc.cpu_times()[:2])
+            out.append((round(time.perf_counter() - t0, 1), round(proc.memory_info().rss / 2**20, 1), round((cpu - last) / every, 2)))
+            last = cpu
         except psutil.Error:
             break
-        out.append((round(time.perf_counter() - t0, 1), round(rss / 2**20, 1)))
-        stop.wait(every)
 
 
 def pct(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if values else None
+    return round(float(np.percentile(values, q)), 3) if values else None
 
 
 async def run(args) -> dict:
-    from browserkit import CHROMIUM, CHROMIUM_ARGS, start_server
-    from playwright.async_api import async_playwright
+    import psutil
+    from browserkit import start_server
 
-    proc = None
-    url = args.url
+    proc, url = None, args.url
     if url is None:
         from advdl import checkpoints
 
         tmp = Path(tempfile.mkdtemp())
         proc, url = start_server(Path(args.checkpoints) if args.checkpoints else checkpoints.checkpoint_root(), tmp / "server.log")
-    stats, rss = Stats(), []
-    stop = threading.Event()
-    import psutil
-
-    server = psutil.Process(proc.pid) if proc is not None else None
-    cpu0 = sum(server.cpu_times()[:2]) if server else 0.0
-    host0 = psutil.cpu_times()
+        await asyncio.sleep(args.warm)  # a server started before the class comes in
+    stats, samples, stop = Stats(), [], threading.Event()
     t0 = time.perf_counter()
-    sampler = None
-    if proc is not None:
-        sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, rss, t0), daemon=True)
+    sampler = threading.Thread(target=sample, args=(proc.pid, stop, samples, t0, args.sample_every), daemon=True) if proc else None
+    if sampler:
         sampler.start()
+    me = psutil.Process()
+    own0 = sum(me.cpu_times()[:2])
+    server0 = sum(psutil.Process(proc.pid).cpu_times()[:2]) if proc else None
+    deadline = time.perf_counter() + args.duration
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            deadline = time.perf_counter() + args.duration
-            await asyncio.gather(*(session(i, browser, url, deadline, stats, args) for i in range(args.sessions)))
-            await browser.close()
+        await asyncio.gather(*(student(i, url, deadline, stats, args) for i in range(args.sessions)))
     finally:
+        wall = time.perf_counter() - t0
         stop.set()
-        server_cpu = sum(server.cpu_times()[:2]) - cpu0 if server else None
-        host1 = psutil.cpu_times()
+        own = sum(me.cpu_times()[:2]) - own0
+        server_cpu = sum(psutil.Process(proc.pid).cpu_times()[:2]) - server0 if proc else None
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-    commits = [v for k, v in stats.latencies.items() if k != "gan_inversion_wall" for v in v]
-    warm = [m for t, m in rss if t >= args.warmup]
-    result = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "sessions": args.sessions,
-        "think_s": args.think, "arrival_s": args.arrival, "invert_share": args.invert_share,
-        "duration_s": args.duration,
-        "wall_s": round(time.perf_counter() - t0, 1),
-        "lesson_steps": stats.steps,
-        "errors": len(stats.errors),
-        "canvas_redraws": stats.redraws,
-        "error_samples": stats.errors[:20],
-        "commits": len(commits),
-        "commit_latency_ms": {"p50": pct(commits, 50), "p95": pct(commits, 95)},
-        "by_kind_ms": {k: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for k, v in stats.latencies.items()},
-        # where the CPU went: the server's share of all the host's busy time (the rest is Chromium
-        # rendering 30 pages, and this script)
-        "server_cpu_s": round(server_cpu, 1) if server_cpu is not None else None,
-        "host_busy_cpu_s": round((host1.user + host1.system) - (host0.user + host0.system), 1),
-        "rss_mb": rss,
+    actions = [v for k, vs in stats.latencies.items() if k != "fit_tick" for v in vs]
+    warm = [m for t, m, _ in samples if t >= args.warmup]
+    cpus = os.cpu_count() or 1
+    return {
+        "machine": _machine(),
+        "sessions": args.sessions, "duration_s": args.duration, "think_s": args.think, "arrival_s": args.arrival,
+        "invert_share": args.invert_share, "fit": args.fit, "wall_s": round(wall, 1),
+        "lessons": stats.lessons, "actions": stats.actions, "errors": len(stats.errors), "error_samples": stats.errors[:20],
+        "action_s": {"p50": pct(actions, 50), "p95": pct(actions, 95), "n": len(actions)},
+        "by_action_s": {k: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)} for k, v in sorted(stats.latencies.items())},
+        "early_reruns": stats.early_reruns,
+        "received_mb": round(stats.bytes / 2**20, 1), "media_mb": round(stats.media_bytes / 2**20, 1),
+        "fits": {"runs": len(stats.fits), "finished": sum(f["finished"] for f in stats.fits),
+                 "seconds": {"p50": pct([f["seconds"] for f in stats.fits], 50), "max": max((f["seconds"] for f in stats.fits), default=None)}}
+        if stats.fits else None,
+        "client_cpu_pct_of_machine": round(100 * own / wall / cpus, 1),
+        "server_cpu_cores": round(server_cpu / wall, 2) if server_cpu is not None else None,
+        "server_samples": samples,  # (seconds, RSS MB, CPU cores)
         "rss_after_warmup_mb": warm[0] if warm else None,
-        "rss_end_mb": rss[-1][1] if rss else None,
+        "rss_end_mb": samples[-1][1] if samples else None,
         "rss_growth_after_warmup_pct": round(100 * (max(warm) / warm[0] - 1), 1) if warm else None,
     }
-    return result
+
+
+def _machine() -> dict:
+    from bench import machine
+
+    return machine()
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sessions", type=int, default=30, help="concurrent browser sessions (default: 30)")
-    p.add_argument("--duration", type=float, default=120, help="seconds of lessons (default: 120)")
-    p.add_argument("--warmup", type=float, default=40, help="seconds after which RSS growth is counted (default: 40)")
-    p.add_argument("--url", default=None, help="an app already running; default: start one on the shipped checkpoints")
-    p.add_argument("--checkpoints", default=None, help="checkpoint root for the server this script starts")
-    p.add_argument("--think", type=float, default=3.0, help="mean seconds a student looks before the next action (default: 3)")
-    p.add_argument("--arrival", type=float, default=20.0, help="sessions start spread over this many seconds (default: 20)")
+    p.add_argument("--browser", action="store_true", help="real Chromium pages instead (scripts/loadtest_browser.py; its own options)")
+    p.add_argument("--sessions", type=int, default=30, help="students (default: 30)")
+    p.add_argument("--duration", type=float, default=600, help="seconds of lesson (default: 600)")
+    p.add_argument("--think", type=float, default=5.0, help="mean seconds between a student's actions (default: 5)")
+    p.add_argument("--arrival", type=float, default=30.0, help="students arrive over this many seconds (default: 30)")
     p.add_argument("--invert-share", type=float, default=0.3, help="share of lessons that end with an inversion (default: 0.3)")
-    p.add_argument("--timeout", type=float, default=90.0, help="seconds before a step counts as an error (default: 90)")
+    p.add_argument("--fit", action="store_true", help="each student first trains an autoencoder in the lab's panel")
+    p.add_argument("--timeout", type=float, default=90.0, help="seconds before an action counts as an error (default: 90)")
+    p.add_argument("--warm", type=float, default=15.0, help="seconds the server this script starts is up before the class (default: 15)")
+    p.add_argument("--warmup", type=float, default=60.0, help="seconds after which RSS growth is counted (default: 60)")
+    p.add_argument("--sample-every", type=float, default=10.0, help="seconds between the server's RSS and CPU samples (default: 10)")
+    p.add_argument("--url", default=None, help="an app already running; default: start one (`make run`'s way) on the shipped checkpoints")
+    p.add_argument("--checkpoints", default=None, help="checkpoint root for the server this script starts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=str(ROOT / "bench-results" / "loadtest.json"))
-    a = p.parse_args(argv)
+    a, rest = p.parse_known_args(argv)
+    if a.browser:
+        import loadtest_browser
+
+        return loadtest_browser.main([x for x in (argv if argv is not None else sys.argv[1:]) if x != "--browser"])
+    if rest:
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
     result = asyncio.run(run(a))
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(result, indent=2))
-    print(f"{a.sessions} sessions for {a.duration:.0f} s on {result['machine']['cpus']} CPUs: "
-          f"{result['lesson_steps']} lesson steps, {result['commits']} commits, {result['errors']} errors")
-    lat = result["commit_latency_ms"]
-    print(f"commit latency p50 {lat['p50']} ms, p95 {lat['p95']} ms")
-    if result["canvas_redraws"]:
-        print(f"strokes drawn again (the digit had not shown after 20 s): {result['canvas_redraws']}")
-    for k, v in result["by_kind_ms"].items():
-        print(f"  {k:22s} n={v['n']:4d}  p50 {v['p50']} ms  p95 {v['p95']} ms")
+    act = result["action_s"]
+    print(f"{a.sessions} sessions for {a.duration:.0f} s (think {a.think} s): {result['lessons']} lessons, "
+          f"{result['actions']} actions, {result['errors']} errors")
+    print(f"action until script_finished: p50 {act['p50']} s, p95 {act['p95']} s")
+    for k, v in result["by_action_s"].items():
+        print(f"  {k:20s} n={v['n']:5d}  p50 {v['p50']} s  p95 {v['p95']} s")
+    if result["fits"]:
+        print(f"fits: {result['fits']}")
+    print(f"this client: {result['client_cpu_pct_of_machine']} % of the machine; server: {result['server_cpu_cores']} cores busy; "
+          f"received {result['received_mb']} MB + media {result['media_mb']} MB")
     if result["rss_after_warmup_mb"]:
-        peak = max(m for _, m in result["rss_mb"])
-        print(f"server RSS: {result['rss_after_warmup_mb']} MB after warm-up, {result['rss_end_mb']} MB at the end, "
-              f"peak {peak} MB, growth after warm-up {result['rss_growth_after_warmup_pct']} %")
-    if result["server_cpu_s"] is not None:
-        print(f"CPU: server {result['server_cpu_s']} s of {result['host_busy_cpu_s']} s busy on the host "
-              f"({100 * result['server_cpu_s'] / max(result['host_busy_cpu_s'], 1e-9):.0f} %)")
+        print(f"server RSS {result['rss_after_warmup_mb']} MB after warm-up, {result['rss_end_mb']} MB at the end "
+              f"({result['rss_growth_after_warmup_pct']:+} %)")
     for e in result["error_samples"][:10]:
         print("  error:", e)
     print(f"wrote {a.json}")

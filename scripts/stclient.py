@@ -63,6 +63,8 @@ class Run:
     bytes: int = 0
     fragment: bool = False
     texts: list[str] = field(default_factory=list)  # the markdown drawn, in order
+    metrics: dict[str, str] = field(default_factory=dict)  # st.metric: label -> value
+    captions: list[str] = field(default_factory=list)  # the images' captions
 
 
 class Session:
@@ -85,6 +87,8 @@ class Session:
         self._finished: asyncio.Queue = asyncio.Queue()
         self._exceptions: list[str] = []
         self._texts: list[str] = []
+        self._metrics: dict[str, str] = {}
+        self._captions: list[str] = []
         self._bytes = 0
         self._reader: asyncio.Task | None = None
         self._closing = False
@@ -170,8 +174,12 @@ class Session:
         if which == "markdown":
             self._texts.append(el.markdown.body)
             return
+        if which == "metric":
+            self._metrics[el.metric.label] = el.metric.body
+            return
         if which == "imgs":
             self.media.update(i.url for i in el.imgs.imgs if i.url.startswith("/media/"))
+            self._captions.extend(i.caption for i in el.imgs.imgs if i.caption)
             return
         proto = getattr(el, which)
         wid = getattr(proto, "id", "")
@@ -183,7 +191,7 @@ class Session:
         if self.disconnected:
             raise ProtocolError("the connection is closed")
         del msg.rerun_script.cached_message_hashes[:]
-        self._exceptions, self._texts, self._bytes = [], [], 0
+        self._exceptions, self._texts, self._metrics, self._captions, self._bytes = [], [], {}, [], 0
         while not self._finished.empty():
             self._finished.get_nowait()
         t0 = time.perf_counter()
@@ -198,7 +206,8 @@ class Session:
                 early += 1
                 continue
             if status in DONE:
-                return Run(time.perf_counter() - t0, status, early, list(self._exceptions), self._bytes, fragment, list(self._texts))
+                return Run(time.perf_counter() - t0, status, early, list(self._exceptions), self._bytes, fragment, list(self._texts),
+                           dict(self._metrics), list(self._captions))
 
     async def rerun(self, fragment_id: str = "", auto: bool = False, extra: list[WidgetState] | None = None) -> Run:
         """A rerun with this client's widget states (and ``extra`` ones for this run only, the

@@ -23,7 +23,7 @@ def test_two_sessions_walk_the_lesson_without_errors(app_url, tmp_path):
     out = tmp_path / "load.json"
     # its own process: the script drives Playwright's async API
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "loadtest.py"), "--url", app_url, "--sessions", "2", "--duration", "15",
+        [sys.executable, str(ROOT / "scripts" / "loadtest.py"), "--browser", "--url", app_url, "--sessions", "2", "--duration", "15",
          "--think", "0.3", "--arrival", "1", "--invert-share", "1", "--json", str(out)],
         capture_output=True, text=True, timeout=400,
     )
