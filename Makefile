@@ -1,12 +1,13 @@
 # make run   - create .venv if needed, install what the lab needs, serve it on http://localhost:8501
 # make test  - the whole test suite, real-browser tests included (they need /usr/bin/chromium)
 # make test-fast - the tests that need no browser and no training run (about a minute)
+# make loadtest - 30 students (protocol clients) walking the lesson for 10 minutes, figures in bench-results/loadtest.json
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast install install-dev clean-venv
+.PHONY: run test test-fast loadtest install install-dev clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ test: install-dev
 
 test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# A class of 30 protocol-level students walking the lesson for 10 minutes against a fresh server
+# (scripts/loadtest.py; bench-results/loadtest.json).
+loadtest: install-dev
+	$(BIN)/python scripts/loadtest.py --sessions 30 --duration 600
 
 clean-venv:
 	rm -rf $(VENV)

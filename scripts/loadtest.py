@@ -3,7 +3,7 @@
 (scripts/stclient.py) in one asyncio process, walk a scripted lesson against one server.
 
     python scripts/loadtest.py --sessions 30 --duration 600              # the class (`make loadtest`)
-    python scripts/loadtest.py --sessions 10 --duration 120 --fit         # ... every student training an autoencoder
+    python scripts/loadtest.py --sessions 13 --fit 10 --duration 240      # 10 train an autoencoder, 3 walk the lesson
     python scripts/loadtest.py --url http://127.0.0.1:8501 --sessions 5   # an app already running
     python scripts/loadtest.py --browser --sessions 3 --duration 60       # real Chromium pages instead
 
@@ -12,8 +12,9 @@ seconds (exponentially spread) between actions, as the browser would send them: 
 (first load; the training replay's strip that the page asks for at once; a direction commit),
 the autoencoder lab (a noise-strength commit; a digit drawn on the canvas), the capsule lab (a
 dimension commit; the routing switch), and back to the GAN lab for an inversion of the drawn digit
-(``--invert-share`` of the lessons). With ``--fit`` each session also trains an autoencoder in
-the lab's panel (Start, then the panel's timer until the run ends) while it walks. Every action is
+(``--invert-share`` of the lessons). With ``--fit K`` the first K sessions first train an
+autoencoder in the lab's panel (Start, then the panel's timer as the page fires it, until the run
+has ended) and then walk the lesson; the commits the others make meanwhile are reported apart. Every action is
 timed from the message sent until its ``script_finished`` (runs that ended early for a rerun are
 waited through); the images a page shows are fetched from ``/media`` as a browser loads them.
 Errors: an exception drawn, a disconnect, a run that did not finish within ``--timeout``. The
@@ -91,9 +92,11 @@ class Stats:
         self.media_bytes = 0
         self.early_reruns = 0
         self.fits: list[dict] = []
+        self.timeline: list[tuple[float, str, float]] = []  # (when it ended, action, seconds)
 
     def add(self, what: str, run) -> None:
         self.latencies.setdefault(what, []).append(run.seconds)
+        self.timeline.append((time.perf_counter(), what, run.seconds))
         self.actions += 1
         self.bytes += run.bytes
         self.early_reruns += run.early
@@ -169,9 +172,9 @@ async def fit(s: Session, stats: Stats, deadline: float) -> None:
         await asyncio.sleep(next(iter(s.auto_reruns.values())))
         run = await act(s, stats, "fit_tick", s.auto_rerun())
         ticks += 1
-        if any("Validation BCE" in t or "验证" in t for t in run.texts) and "aefit.use" in {w.key for w in s.widgets.values()}:
+        if "aefit.use" in {w.key for w in s.widgets.values()} or run.exceptions:  # "use this model": the run has ended
             break
-    stats.fits.append({"seconds": round(time.perf_counter() - t0, 1), "ticks": ticks,
+    stats.fits.append({"start": t0, "end": time.perf_counter(), "seconds": round(time.perf_counter() - t0, 1), "ticks": ticks,
                        "finished": "aefit.use" in {w.key for w in s.widgets.values()}})
 
 
@@ -181,7 +184,7 @@ async def student(i: int, url: str, deadline: float, stats: Stats, args) -> None
     s = Session(url, timeout=args.timeout)
     stage = [""]
     try:
-        if args.fit:
+        if i < args.fit:
             stage[0] = "fit"
             await fit(s, stats, deadline)
         while time.perf_counter() < deadline:
@@ -212,6 +215,9 @@ def sample(pid: int, stop: threading.Event, out: list, t0: float, every: float) 
             last = cpu
         except psutil.Error:
             break
+
+
+COMMITS = {"gan_direction", "ae_strength", "caps_dimension", "caps_routing"}  # a slider or switch on a lab
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -249,6 +255,10 @@ async def run(args) -> dict:
             proc.terminate()
             proc.wait(10)
     actions = [v for k, vs in stats.latencies.items() if k != "fit_tick" for v in vs]
+    during = []
+    if stats.fits:  # the other labs' commits while the autoencoders trained
+        lo, hi = min(f["start"] for f in stats.fits), max(f["end"] for f in stats.fits)
+        during = [sec for t, what, sec in stats.timeline if lo <= t - sec and t <= hi and what in COMMITS]
     warm = [m for t, m, _ in samples if t >= args.warmup]
     cpus = os.cpu_count() or 1
     return {
@@ -261,7 +271,8 @@ async def run(args) -> dict:
         "early_reruns": stats.early_reruns,
         "received_mb": round(stats.bytes / 2**20, 1), "media_mb": round(stats.media_bytes / 2**20, 1),
         "fits": {"runs": len(stats.fits), "finished": sum(f["finished"] for f in stats.fits),
-                 "seconds": {"p50": pct([f["seconds"] for f in stats.fits], 50), "max": max((f["seconds"] for f in stats.fits), default=None)}}
+                 "seconds": {"p50": pct([f["seconds"] for f in stats.fits], 50), "max": max((f["seconds"] for f in stats.fits), default=None)},
+                 "other_commits_meanwhile_s": {"p50": pct(during, 50), "p95": pct(during, 95), "n": len(during)}}
         if stats.fits else None,
         "client_cpu_pct_of_machine": round(100 * own / wall / cpus, 1),
         "server_cpu_cores": round(server_cpu / wall, 2) if server_cpu is not None else None,
@@ -286,7 +297,7 @@ def main(argv=None) -> int:
     p.add_argument("--think", type=float, default=5.0, help="mean seconds between a student's actions (default: 5)")
     p.add_argument("--arrival", type=float, default=30.0, help="students arrive over this many seconds (default: 30)")
     p.add_argument("--invert-share", type=float, default=0.3, help="share of lessons that end with an inversion (default: 0.3)")
-    p.add_argument("--fit", action="store_true", help="each student first trains an autoencoder in the lab's panel")
+    p.add_argument("--fit", type=int, default=0, metavar="K", help="the first K students first train an autoencoder in the lab's panel")
     p.add_argument("--timeout", type=float, default=90.0, help="seconds before an action counts as an error (default: 90)")
     p.add_argument("--warm", type=float, default=15.0, help="seconds the server this script starts is up before the class (default: 15)")
     p.add_argument("--warmup", type=float, default=60.0, help="seconds after which RSS growth is counted (default: 60)")
