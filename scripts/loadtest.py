@@ -93,6 +93,7 @@ class Stats:
         self.early_reruns = 0
         self.fits: list[dict] = []
         self.timeline: list[tuple[float, str, float]] = []  # (when it ended, action, seconds)
+        self.replicas: list[set[str]] = []  # per session, the replicas that answered it (behind the proxy)
 
     def add(self, what: str, run) -> None:
         self.latencies.setdefault(what, []).append(run.seconds)
@@ -199,19 +200,22 @@ async def student(i: int, url: str, deadline: float, stats: Stats, args) -> None
                     s.pages = s.pages or {}
     finally:
         stats.errors.extend(f"session {i}: {e}" for e in s.errors)
+        stats.replicas.append(s.replicas)
         await s.close()
 
 
-def sample(pid: int, stop: threading.Event, out: list, t0: float, every: float) -> None:
-    """The server's RSS (MB) and CPU (cores busy since the last sample) every ``every`` seconds."""
+def sample(pids: list[int], stop: threading.Event, out: list, t0: float, every: float) -> None:
+    """The servers' RSS (MB, all replicas together) and CPU (cores busy since the last sample) every
+    ``every`` seconds."""
     import psutil
 
-    proc = psutil.Process(pid)
-    last = sum(proc.cpu_times()[:2])
+    procs = [psutil.Process(p) for p in pids]
+    last = sum(sum(p.cpu_times()[:2]) for p in procs)
     while not stop.wait(every):
         try:
-            cpu = sum(proc.cpu_times()[:2])
-            out.append((round(time.perf_counter() - t0, 1), round(proc.memory_info().rss / 2**20, 1), round((cpu - last) / every, 2)))
+            cpu = sum(sum(p.cpu_times()[:2]) for p in procs)
+            rss = sum(p.memory_info().rss for p in procs)
+            out.append((round(time.perf_counter() - t0, 1), round(rss / 2**20, 1), round((cpu - last) / every, 2)))
             last = cpu
         except psutil.Error:
             break
@@ -225,35 +229,47 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 async def run(args) -> dict:
+    import contextlib
+
     import psutil
     from browserkit import start_server
 
-    proc, url = None, args.url
-    if url is None:
-        from advdl import checkpoints
+    url, pids = args.url, []
+    with contextlib.ExitStack() as servers:
+        if url is None:
+            from advdl import checkpoints
 
-        tmp = Path(tempfile.mkdtemp())
-        proc, url = start_server(Path(args.checkpoints) if args.checkpoints else checkpoints.checkpoint_root(), tmp / "server.log")
-        await asyncio.sleep(args.warm)  # a server started before the class comes in
-    stats, samples, stop = Stats(), [], threading.Event()
-    t0 = time.perf_counter()
-    sampler = threading.Thread(target=sample, args=(proc.pid, stop, samples, t0, args.sample_every), daemon=True) if proc else None
-    if sampler:
-        sampler.start()
-    me = psutil.Process()
-    own0 = sum(me.cpu_times()[:2])
-    server0 = sum(psutil.Process(proc.pid).cpu_times()[:2]) if proc else None
-    deadline = time.perf_counter() + args.duration
-    try:
-        await asyncio.gather(*(student(i, url, deadline, stats, args) for i in range(args.sessions)))
-    finally:
-        wall = time.perf_counter() - t0
-        stop.set()
-        own = sum(me.cpu_times()[:2]) - own0
-        server_cpu = sum(psutil.Process(proc.pid).cpu_times()[:2]) - server0 if proc else None
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            root = Path(args.checkpoints) if args.checkpoints else checkpoints.checkpoint_root()
+            if args.replicas:
+                from replicas import Replicas
+
+                r = servers.enter_context(Replicas(args.replicas, port=args.proxy_port, checkpoints=root))
+                url, pids = r.url, r.pids()
+            else:
+                tmp = Path(tempfile.mkdtemp())
+                proc, url = start_server(root, tmp / "server.log")
+                servers.callback(lambda: (proc.terminate(), proc.wait(10)))
+                pids = [proc.pid]
+            await asyncio.sleep(args.warm)  # a server started before the class comes in
+        stats, samples, stop = Stats(), [], threading.Event()
+        t0 = time.perf_counter()
+        if pids:
+            threading.Thread(target=sample, args=(pids, stop, samples, t0, args.sample_every), daemon=True).start()
+        me = psutil.Process()
+        own0 = sum(me.cpu_times()[:2])
+
+        def server_cpu_s() -> float:
+            return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
+
+        server0 = server_cpu_s() if pids else None
+        deadline = time.perf_counter() + args.duration
+        try:
+            await asyncio.gather(*(student(i, url, deadline, stats, args) for i in range(args.sessions)))
+        finally:
+            wall = time.perf_counter() - t0
+            stop.set()
+            own = sum(me.cpu_times()[:2]) - own0
+            server_cpu = server_cpu_s() - server0 if pids else None
     actions = [v for k, vs in stats.latencies.items() if k != "fit_tick" for v in vs]
     during = []
     if stats.fits:  # the other labs' commits while the autoencoders trained
@@ -263,12 +279,13 @@ async def run(args) -> dict:
     cpus = os.cpu_count() or 1
     return {
         "machine": _machine(),
-        "sessions": args.sessions, "duration_s": args.duration, "think_s": args.think, "arrival_s": args.arrival,
+        "sessions": args.sessions, "replicas_started": args.replicas or None, "duration_s": args.duration, "think_s": args.think, "arrival_s": args.arrival,
         "invert_share": args.invert_share, "fit": args.fit, "wall_s": round(wall, 1),
         "lessons": stats.lessons, "actions": stats.actions, "errors": len(stats.errors), "error_samples": stats.errors[:20],
         "action_s": {"p50": pct(actions, 50), "p95": pct(actions, 95), "n": len(actions)},
         "by_action_s": {k: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)} for k, v in sorted(stats.latencies.items())},
         "early_reruns": stats.early_reruns,
+        "replicas": _replicas(stats.replicas),
         "received_mb": round(stats.bytes / 2**20, 1), "media_mb": round(stats.media_bytes / 2**20, 1),
         "fits": {"runs": len(stats.fits), "finished": sum(f["finished"] for f in stats.fits),
                  "seconds": {"p50": pct([f["seconds"] for f in stats.fits], 50), "max": max((f["seconds"] for f in stats.fits), default=None)},
@@ -281,6 +298,16 @@ async def run(args) -> dict:
         "rss_end_mb": samples[-1][1] if samples else None,
         "rss_growth_after_warmup_pct": round(100 * (max(warm) / warm[0] - 1), 1) if warm else None,
     }
+
+
+def _replicas(seen: list[set[str]]) -> dict | None:
+    """Behind scripts/replicas.py's proxy: sessions per replica, and sessions answered by more than one."""
+    if not any(seen):
+        return None
+    from collections import Counter
+
+    return {"sessions_per_replica": dict(Counter(next(iter(r)) for r in seen if len(r) == 1)),
+            "sessions_on_several": sum(len(r) > 1 for r in seen)}
 
 
 def _machine() -> dict:
@@ -302,6 +329,9 @@ def main(argv=None) -> int:
     p.add_argument("--warm", type=float, default=15.0, help="seconds the server this script starts is up before the class (default: 15)")
     p.add_argument("--warmup", type=float, default=60.0, help="seconds after which RSS growth is counted (default: 60)")
     p.add_argument("--sample-every", type=float, default=10.0, help="seconds between the server's RSS and CPU samples (default: 10)")
+    p.add_argument("--replicas", type=int, default=0, metavar="K",
+                   help="start K replicas behind nginx (scripts/replicas.py) instead of one server")
+    p.add_argument("--proxy-port", type=int, default=8080, help="nginx's port with --replicas (default: 8080)")
     p.add_argument("--url", default=None, help="an app already running; default: start one (`make run`'s way) on the shipped checkpoints")
     p.add_argument("--checkpoints", default=None, help="checkpoint root for the server this script starts")
     p.add_argument("--seed", type=int, default=0)

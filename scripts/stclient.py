@@ -10,6 +10,9 @@ fragment (the delta that drew it says which). Widgets are found by their ``key``
 widget's id ends with it). A button is a one-run trigger. A ``run_every`` fragment's timer
 (``auto_rerun``) is kept and can be fired as the browser's timer fires it.
 
+Like a browser it first loads the page's HTML (its cookies kept: behind scripts/replicas.py's
+nginx the cookie keeps the session on one replica, and ``replicas`` records which answered).
+
 Where it differs, on purpose: it sends only the widgets it has set (the server keeps the others'
 values, as it does for a browser's untouched widgets: tests/test_stclient.py checks it), caches
 no message (every run's deltas come in full, a browser's first visit), and fetches the ``/media``
@@ -82,6 +85,8 @@ class Session:
         self.query = ""
         self.auto_reruns: dict[str, float] = {}  # fragment id -> seconds between the browser's reruns
         self.media: set[str] = set()  # /media/... urls the page showed
+        self.cookies: dict[str, str] = {}
+        self.replicas: set[str] = set()  # the X-Advdl-Replica headers seen (behind the proxy)
         self.disconnected = False
         self.errors: list[str] = []  # what went wrong outside a timed run (a disconnect, a missing page)
         self._finished: asyncio.Queue = asyncio.Queue()
@@ -99,8 +104,31 @@ class Session:
 
         # no size limit (a page's first messages are megabytes), no client pings (the library
         # answers the server's), binary frames only (what the browser sends)
-        self.conn = await websockets.connect(self.ws_url, max_size=None, ping_interval=None, open_timeout=self.timeout)
+        self.conn = await websockets.connect(self.ws_url, max_size=None, ping_interval=None, open_timeout=self.timeout,
+                                             additional_headers=self._headers())
+        self._answered(self.conn.response.headers.get_all("Set-Cookie"), self.conn.response.headers.get("X-Advdl-Replica"))
         self._reader = asyncio.ensure_future(self._read())
+
+    def _headers(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+
+    def _answered(self, set_cookies, replica: str | None) -> None:
+        for c in set_cookies or []:
+            name, _, rest = c.partition("=")
+            self.cookies[name.strip()] = rest.split(";")[0].strip()
+        if replica:
+            self.replicas.add(replica)
+
+    async def load_html(self, page: str = "", query: str = "") -> int:
+        """GET the page's HTML as a browser's address bar does (keeping its cookies); bytes read."""
+        def get():
+            req = urllib.request.Request(f"{self.base}/{page}" + (f"?{query}" if query else ""), headers=self._headers())
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                return len(r.read()), r.headers.get_all("Set-Cookie"), r.headers.get("X-Advdl-Replica")
+
+        size, cookies, replica = await asyncio.to_thread(get)
+        self._answered(cookies, replica)
+        return size
 
     async def close(self) -> None:
         self._closing = True
@@ -112,6 +140,7 @@ class Session:
     async def open(self, page: str = "", query: str = "") -> Run:
         """Connect and make the first run of ``page`` (its url path; "" the default page)."""
         if self.conn is None:
+            await self.load_html(page, query)
             await self.connect()
         self.query = query
         msg = BackMsg()
@@ -292,7 +321,9 @@ class Session:
         self.media = set()
 
         def get(u: str) -> int:
-            with urllib.request.urlopen(self.base + urllib.parse.quote(u, safe="/.?=&-_"), timeout=self.timeout) as r:
+            req = urllib.request.Request(self.base + urllib.parse.quote(u, safe="/.?=&-_"), headers=self._headers())
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                self._answered(None, r.headers.get("X-Advdl-Replica"))
                 return len(r.read())
 
         sizes = await asyncio.gather(*(asyncio.to_thread(get, u) for u in urls), return_exceptions=True)
