@@ -221,6 +221,13 @@ def sample(pids: list[int], stop: threading.Event, out: list, t0: float, every: 
             break
 
 
+GOALS = {  # issue 24's, for a class on one server of this machine
+    "summary.errors": ("<=", 0, "errors"),
+    "summary.action_s.p95": ("<=", 1.5, "s"),
+    "summary.action_s.p50": ("<=", 0.5, "s"),
+    "summary.client_cpu_pct_of_machine": ("<=", 5, "% of the machine"),
+    "summary.rss_growth_after_warmup_pct": ("<=", 10, "%"),
+}
 COMMITS = {"gan_direction", "ae_strength", "caps_dimension", "caps_routing"}  # a slider or switch on a lab
 
 
@@ -277,7 +284,7 @@ async def run(args) -> dict:
         during = [sec for t, what, sec in stats.timeline if lo <= t - sec and t <= hi and what in COMMITS]
     warm = [m for t, m, _ in samples if t >= args.warmup]
     cpus = os.cpu_count() or 1
-    return {
+    result = {
         "machine": _machine(),
         "sessions": args.sessions, "replicas_started": args.replicas or None, "duration_s": args.duration, "think_s": args.think, "arrival_s": args.arrival,
         "invert_share": args.invert_share, "fit": args.fit, "wall_s": round(wall, 1),
@@ -298,6 +305,15 @@ async def run(args) -> dict:
         "rss_end_mb": samples[-1][1] if samples else None,
         "rss_growth_after_warmup_pct": round(100 * (max(warm) / warm[0] - 1), 1) if warm else None,
     }
+    # the figures docs/performance.md shows (scripts/make_docs.py), with the goals they answer
+    result["summary"] = {k: result[k] for k in ("sessions", "duration_s", "think_s", "lessons", "actions", "errors", "action_s",
+                                                 "client_cpu_pct_of_machine", "server_cpu_cores", "rss_after_warmup_mb",
+                                                 "rss_growth_after_warmup_pct") if result[k] is not None}
+    if result["fits"]:
+        result["summary"]["fits_finished"] = f"{result['fits']['finished']} of {result['fits']['runs']}"
+        result["summary"]["other_commits_while_fitting_s"] = result["fits"]["other_commits_meanwhile_s"]
+    result["goals"] = GOALS
+    return result
 
 
 def _replicas(seen: list[set[str]]) -> dict | None:

@@ -163,6 +163,19 @@ LABELS = {
     "server.routing_trace_5_iterations_ms": "… 5 iterations",
     "browser.routing_switch_to_view_s": "routing switch clicked until the view shows its iterations (s)",
     "browser.switch_p50_vs_bare": "routing switch, p50 against the bare app's",
+    "summary.sessions": "students (protocol sessions) on one server",
+    "summary.duration_s": "… for this many seconds",
+    "summary.think_s": "… one action per student every (mean, s)",
+    "summary.lessons": "lessons walked",
+    "summary.actions": "actions (a page opened, a commit, a drawn digit, an inversion, …)",
+    "summary.errors": "errors (an exception drawn, a disconnect, a run that did not finish)",
+    "summary.action_s": "an action until its script_finished, all actions (s)",
+    "summary.client_cpu_pct_of_machine": "the load generator's own CPU (% of the machine)",
+    "summary.server_cpu_cores": "the server's CPU (cores busy, mean)",
+    "summary.rss_after_warmup_mb": "the server's RSS after the first minute (MB)",
+    "summary.rss_growth_after_warmup_pct": "… its growth after that (%)",
+    "summary.fits_finished": "autoencoders trained in the lab's panel, finished",
+    "summary.other_commits_while_fitting_s": "other labs' commits while they trained (s)",
 }
 BENCHES = {  # marker name: (the JSON's file, its sections in order)
     "bench": ("bench.json", ("server", "rss_mb_all_models", "training", "browser")),
@@ -170,6 +183,7 @@ BENCHES = {  # marker name: (the JSON's file, its sections in order)
     "lessons": ("lessons.json", ("steps",)),
     "ae_fit": ("ae_fit.json", ("fit", "browser")),
     "capsules": ("capsules.json", ("server", "browser")),
+    "loadtest": ("loadtest.json", ("summary", "by_action_s")),
 }
 SKIPPED = {"training.dcgan_config"}  # shown in the row it explains
 
