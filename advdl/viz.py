@@ -88,3 +88,35 @@ def dots_over(image: np.ndarray, centres: np.ndarray, strength: np.ndarray, fram
         x0, y0, x1, y1 = frame
         draw.rectangle([x0 * zoom, y0 * zoom, (x1 + 1) * zoom - 1, (y1 + 1) * zoom - 1], outline=(251, 188, 4), width=max(2, zoom // 3))
     return np.asarray(base)
+
+
+def scatter(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int]]], size: int = 300, margin: int = 14) -> np.ndarray:
+    """A 2-D scatter as an RGB image on white: each group ``(points (N, 2), weights (N,) in [0, 1],
+    mark (2,), colour)`` drawn as translucent dots sized by weight, its mark as a bold ×; all groups
+    share one scale (the aspect kept), y upwards."""
+    from PIL import ImageDraw
+
+    allpts = np.concatenate([np.vstack([g[0], g[2][None]]) for g in groups]).astype(np.float64)
+    lo, hi = allpts.min(0), allpts.max(0)
+    scale = (size - 2 * margin) / max(float((hi - lo).max()), 1e-9)
+    centre = (lo + hi) / 2
+
+    def px(p):
+        q = (np.asarray(p, np.float64) - centre) * scale
+        return size / 2 + q[..., 0], size / 2 - q[..., 1]
+
+    img = Image.new("RGBA", (size, size), (255, 255, 255, 255))
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for pts, w, _, colour in groups:
+        xs, ys = px(pts)
+        for x, y, wi in zip(xs, ys, np.clip(np.asarray(w, np.float64), 0, 1)):
+            r = 1.0 + 14.0 * wi
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=(*colour, 110))
+    img = Image.alpha_composite(img, layer)
+    draw = ImageDraw.Draw(img)
+    for _, _, mark, colour in groups:
+        x, y = px(mark)
+        for dx in (-8, 8):
+            draw.line([x - dx, y - 8, x + dx, y + 8], fill=(*colour, 255), width=4)
+    return np.asarray(img.convert("RGB"))

@@ -20,7 +20,7 @@ from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import capsule_statistics, capsule_votes, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import diverging, dots_over, grid, upscale
+from advdl.viz import diverging, dots_over, grid, scatter, upscale
 from advdl.ui.routing import require_shell
 from advdl.ui import why_panel
 
@@ -164,15 +164,9 @@ def _routing_view(capsnet, x: np.ndarray) -> None:
     with right:
         top2 = tuple(int(j) for j in np.argsort(tr.lengths[-1])[::-1][:2])
         plane = vote_plane(u_hat, tr.couplings[-1], top2)
-        votes = go.Figure()
-        for j, color in zip(top2, ("#d93025", "#5f6368")):
-            p = plane[j]
-            votes.add_scatter(x=p["points"][:, 0], y=p["points"][:, 1], mode="markers", name=t("caps.votes_for", c=j),
-                              marker=dict(size=2 + 40 * p["weights"], color=color, opacity=0.5))
-            votes.add_scatter(x=[p["sum"][0]], y=[p["sum"][1]], mode="markers", name=t("caps.sum_for", c=j),
-                              marker=dict(size=16, symbol="x", color=color, line=dict(width=2)))
-        votes.update_layout(height=260, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.votes"), legend=dict(orientation="h", y=-0.15))
-        st.plotly_chart(votes, width="stretch", key="caps.votes")
+        colours = ((217, 48, 37), (95, 99, 104))
+        pic = scatter([(plane[j]["points"], plane[j]["weights"], plane[j]["sum"], c) for j, c in zip(top2, colours)], size=300)
+        st.image(pic, width=image_size(260), caption=t("caps.votes", a=top2[0], b=top2[1]))
 
 
 st.title(t("caps.title"))

@@ -57,3 +57,16 @@ def test_dots_over_draws_bigger_brighter_dots_for_stronger_values_and_the_frame(
     assert bright[150:190, 150:190].sum() > 400 and bright[:120, :120].sum() == 0
     assert bright.sum() < 3.2 * (1.7 * 8) ** 2 + 60  # a disc of radius 1.7 cells, no more
     assert out[0, 100].tolist() == [251, 188, 4]  # the frame's top edge
+
+
+def test_scatter_draws_each_group_in_its_colour_on_one_scale():
+    from advdl.viz import scatter
+
+    a = (np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([1.0, 0.1]), np.array([0.5, 0.5]), (217, 48, 37))
+    b = (np.array([[-1.0, -1.0]]), np.array([0.5]), np.array([-1.0, -1.0]), (95, 99, 104))
+    img = scatter([a, b], size=100, margin=10)
+    assert img.shape == (100, 100, 3)
+    assert tuple(img[0, 0]) == (255, 255, 255)
+    # (1, 1) is the top right corner of the shared box, (-1, -1) the bottom left (y upwards)
+    assert img[10, 90, 1] < 240 and img[90, 10, 0] < 240
+    assert (img[25:36, 65:76] == [217, 48, 37]).all(-1).sum() > 10  # the first group's bold × at (0.5, 0.5): pixel (70, 30)

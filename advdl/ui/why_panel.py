@@ -126,7 +126,7 @@ def _parts(capsnet, cnn, x: np.ndarray, pred: int) -> None:
     shown = W.parts_example(capsnet, cnn, x, pred)
     for col, (name, (img, length, prob)) in zip(st.columns(len(shown)), shown.items()):
         with col:
-            st.image(upscale(img, image_size(150)), caption=t(f"why.{name}"))
+            st.image(upscale(img, 140), width=image_size(150), caption=t(f"why.{name}"))
             st.markdown(t("why.sure_caps", c=pred, v=f"{length:.2f}"))
             if prob is not None:
                 st.markdown(t("why.sure_cnn", c=pred, v=f"{prob:.0%}"))
