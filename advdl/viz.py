@@ -120,3 +120,34 @@ def scatter(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, in
         for dx in (-8, 8):
             draw.line([x - dx, y - 8, x + dx, y + 8], fill=(*colour, 255), width=4)
     return np.asarray(img.convert("RGB"))
+
+
+def histograms(counts: np.ndarray, edges: np.ndarray, bands: tuple[np.ndarray, np.ndarray], marks: np.ndarray, cols: int = 8,
+               panel: tuple[int, int] = (84, 46), pad: int = 6) -> np.ndarray:
+    """Small histograms in a grid as one RGB image: ``counts`` (K, B) over ``edges`` (K, B + 1),
+    each panel's band ``[bands[0][k], bands[1][k]]`` shaded blue, ``marks[k]`` a red line, its
+    number (k + 1) in the corner. Grey bars, each panel on its own x range and height."""
+    from PIL import ImageDraw
+
+    K, B = counts.shape
+    pw, ph = panel
+    rows = (K + cols - 1) // cols
+    img = Image.new("RGB", (cols * (pw + pad) + pad, rows * (ph + pad + 10) + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    for k in range(K):
+        x0, y0 = pad + (k % cols) * (pw + pad), pad + 10 + (k // cols) * (ph + pad + 10)
+        lo, hi = float(edges[k, 0]), float(edges[k, -1])
+
+        def px(v, lo=lo, hi=hi, x0=x0):
+            return x0 + (float(v) - lo) / max(hi - lo, 1e-12) * pw
+
+        draw.rectangle([px(max(bands[0][k], lo)), y0, px(min(bands[1][k], hi)), y0 + ph], fill=(208, 225, 252))
+        top = max(float(counts[k].max()), 1e-12)
+        for b in range(B):
+            h = ph * float(counts[k, b]) / top
+            if h > 0:
+                draw.rectangle([px(edges[k, b]), y0 + ph - h, px(edges[k, b + 1]) - 1, y0 + ph], fill=(154, 160, 166))
+        xm = px(np.clip(marks[k], lo, hi))
+        draw.line([xm, y0, xm, y0 + ph], fill=(217, 48, 37), width=2)
+        draw.text((x0, y0 - 10), str(k + 1), fill=(60, 64, 67))
+    return np.asarray(img)

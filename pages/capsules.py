@@ -20,7 +20,7 @@ from advdl.ui.shell import image_size, presenting
 from advdl.ui.models import capsule_statistics, capsule_votes, get_model
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import diverging, dots_over, grid, scatter, upscale
+from advdl.viz import diverging, dots_over, grid, histograms, scatter, upscale
 from advdl.ui.routing import require_shell
 from advdl.ui import why_panel
 
@@ -78,22 +78,11 @@ def _perturb_view(capsnet, capsule: np.ndarray, cls: int) -> None:
 
 def _densities(stats, cls: int, current: np.ndarray) -> None:
     """Each dimension's histogram over the class's test digits, the slider's range shaded and
-    the current value marked."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=2, cols=8, horizontal_spacing=0.02, vertical_spacing=0.18, subplot_titles=[str(d + 1) for d in range(16)])
+    the current value marked: one image (sixteen plotly subplots cost the server more than the
+    rest of the view, and the browser more still)."""
     lo, hi = stats.range(cls)
-    for d in range(16):
-        r, c = d // 8 + 1, d % 8 + 1
-        e = stats.edges[cls, d]
-        fig.add_bar(x=(e[:-1] + e[1:]) / 2, y=stats.hist[cls, d], marker_color="#9aa0a6", row=r, col=c, showlegend=False)
-        fig.add_vrect(x0=float(lo[d]), x1=float(hi[d]), fillcolor="#8ab4f8", opacity=0.25, line_width=0, row=r, col=c)
-        fig.add_vline(x=float(current[d]), line_color="#d93025", row=r, col=c)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=220, margin=dict(l=5, r=5, t=30, b=5), bargap=0)
-    st.plotly_chart(fig, width="stretch", key="caps.densities")
-    st.caption(t("caps.densities", n=int(stats.count[cls]), c=cls))
+    st.image(histograms(stats.hist[cls], stats.edges[cls], (lo, hi), current), width="stretch",
+             caption=t("caps.densities", n=int(stats.count[cls]), c=cls))
 
 
 @st.fragment

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,30 @@ def server(repeats: int) -> dict:
     s = load_samples()
     x = s.floats()[int((s.labels == 7).nonzero()[0])][0].numpy()
     out = {"layer_walk_ms": timeit(lambda: walk(capsnet, x), repeats)}
+    # the perturbation's filmstrips (16 dimensions x their steps): each frame's PNG, by PIL and by
+    # the scrubber's own grey encoder (advdl/ui/scrub.py: png_grey)
+    import io
+
+    from PIL import Image
+
+    from advdl.inference import capsule_filmstrips, read_capsules
+    from advdl.ui.scrub import png_grey
+
+    caps = read_capsules(capsnet, x).capsules[0].numpy()
+    steps = np.tile(np.linspace(-0.25, 0.25, 41), (16, 1))
+    frames = (np.clip(capsule_filmstrips(capsnet, caps[7], 7, np.zeros(16), steps), 0, 1) * 255 + 0.5).astype(np.uint8).reshape(-1, 28, 28)
+
+    def pil():
+        for f in frames:
+            Image.fromarray(f).save(io.BytesIO(), format="PNG", optimize=False, compress_level=1)
+
+    def own():
+        for f in frames:
+            png_grey(f)
+
+    per = 1000 / len(frames)  # ms per strip -> us per frame
+    out["frame_png_us"] = {"pil": round(timeit(pil, max(3, repeats // 4))["p50_ms"] * per, 1),
+                           "png_grey": round(timeit(own, max(3, repeats // 4))["p50_ms"] * per, 1), "frames": len(frames)}
     for n in ITERATIONS:
         out[f"routing_trace_{n}_iterations_ms"] = timeit(lambda n=n: trace(capsnet, x, n), repeats)
     return out

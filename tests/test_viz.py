@@ -70,3 +70,18 @@ def test_scatter_draws_each_group_in_its_colour_on_one_scale():
     # (1, 1) is the top right corner of the shared box, (-1, -1) the bottom left (y upwards)
     assert img[10, 90, 1] < 240 and img[90, 10, 0] < 240
     assert (img[25:36, 65:76] == [217, 48, 37]).all(-1).sum() > 10  # the first group's bold × at (0.5, 0.5): pixel (70, 30)
+
+
+def test_histograms_draw_bars_band_and_mark_per_panel():
+    from advdl.viz import histograms
+
+    counts = np.array([[0, 5, 10, 5], [1, 1, 1, 1]], np.float64)
+    edges = np.array([np.linspace(0, 4, 5), np.linspace(-1, 1, 5)])
+    img = histograms(counts, edges, (np.array([1.0, -0.5]), np.array([3.0, 0.5])), np.array([2.0, 0.9]), cols=2,
+                     panel=(40, 20), pad=4)
+    assert img.shape == (4 + 20 + 4 + 10, 2 * 44 + 4, 3)
+    panel = img[14:34, 4:44]  # the first panel
+    assert (panel == [154, 160, 166]).all(-1)[:, 20:30].sum() > (panel == [154, 160, 166]).all(-1)[:, 10:20].sum()  # the tall bar
+    assert (panel == [217, 48, 37]).all(-1)[:, 19:22].any()  # the mark at 2.0, the panel's middle
+    band = (panel == [208, 225, 252]).all(-1)
+    assert band[:2, 11:19].all() and not band[:, 32:].any() and not band[:, :9].any()  # the band 1..3 of 0..4

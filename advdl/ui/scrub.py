@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,18 +65,40 @@ class Slider:
     decimals: int = 2
 
 
+def png_grey(u8: np.ndarray) -> bytes:
+    """A grey 8-bit PNG of a 2-D uint8 image: the signature, IHDR, one zlib IDAT of unfiltered rows,
+    IEND. Written out because a strip of hundreds of tiny frames spends much of its time in PIL's
+    per-image setup (scripts/bench_capsules.py measures both: ``frame_png_us``); PIL reads it back
+    exactly (tests/test_scrub.py)."""
+    h, w = u8.shape
+    rows = np.concatenate([np.zeros((h, 1), np.uint8), np.ascontiguousarray(u8, np.uint8)], axis=1)  # filter byte 0 per row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+
+
 def png_data_url(img: np.ndarray) -> str:
     """A small PNG data URL of a float image in [0, 1] (28 x 28 stays 28 x 28: the browser scales)."""
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(img)).save(buf, format="PNG", optimize=False, compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    u8 = to_uint8(img)
+    if u8.ndim == 2:
+        data = png_grey(u8)
+    else:
+        buf = io.BytesIO()
+        Image.fromarray(u8).save(buf, format="PNG", optimize=False, compress_level=1)
+        data = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _encode_strip(frames: np.ndarray) -> list[str]:
     # Cached by content: a strip that does not change between runs (the training replay, a
     # capsule nobody moved) is encoded once per server, not on every rerun of every session.
-    return [png_data_url(f) for f in frames]
+    a = np.asarray(frames)
+    u8 = a if a.dtype == np.uint8 else (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)  # the whole strip at once
+    return [png_data_url(f) for f in u8]
 
 
 def send(payload: dict) -> list:
