@@ -84,12 +84,13 @@ def gan_directions(gan, k: int) -> np.ndarray:
     return _gan_directions(gan, stamp(gan), k)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=64)  # a class's views: each student comes back to their own
 def _gan_filmstrips(_gan, key: str, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, _parts: int | None = None) -> np.ndarray:
     from advdl.gan_tools import DIRECTION_STEPS
     from advdl.inference import direction_filmstrips
+    from advdl.viz import to_uint8
 
-    frames = direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS, parts=_parts)
+    frames = to_uint8(direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS, parts=_parts))  # as the page shows them
     frames.setflags(write=False)  # shared by every session that shows this view
     return frames
 
