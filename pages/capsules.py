@@ -195,6 +195,8 @@ if img is not None and capsnet is not None:
         st.plotly_chart(fig, width="stretch")
     with right:
         st.metric(t("caps.pred_label"), str(pred), f"{lengths[pred]:.2f}", delta_color="off")
+        if lengths[pred] < 0.5:  # the margin loss trains a present digit's capsule past 0.9, an absent one's under 0.1
+            st.info(t("caps.unsure", v=f"{lengths[pred]:.2f}"))
         if cnn is not None:
             probs = classify(cnn, x)
             st.metric(t("caps.cnn_label"), str(int(probs.argmax())), f"{float(probs.max()):.0%}", delta_color="off")

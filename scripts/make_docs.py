@@ -173,7 +173,8 @@ LABELS = {
     "summary.client_cpu_pct_of_machine": "the load generator's own CPU (% of the machine)",
     "summary.server_cpu_cores": "the server's CPU (cores busy, mean)",
     "summary.rss_after_warmup_mb": "the server's RSS after the first minute (MB)",
-    "summary.rss_growth_after_warmup_pct": "… its growth after that (%)",
+    "summary.rss_growth_after_warmup_pct": "… at the end against then (%)",
+    "summary.rss_peak_mb": "… its peak after the first minute (MB)",
     "summary.fits_finished": "autoencoders trained in the lab's panel, finished",
     "summary.other_commits_while_fitting_s": "other labs' commits while they trained (s)",
 }
@@ -262,6 +263,28 @@ def bench_table(name: str, folder: Path | None = None) -> str:
     return "\n".join(rows) + "\n"
 
 
+def class_table(folder: Path | None = None) -> str:
+    """Every class measured by scripts/loadtest.py (bench-results/loadtest*.json), one row each:
+    where p95 passes 1.5 s (the knee), and what replicas change."""
+    folder = folder or ROOT / "bench-results"
+    runs = []
+    for path in sorted(folder.glob("loadtest*.json")):
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if "action_s" in d and "sessions" in d:
+            runs.append((d.get("replicas_started") or 1, d["sessions"], path.name, d))
+    if not runs:
+        return "No classes measured yet: run scripts/loadtest.py.\n"
+    rows = ["| students | replicas | seconds | lessons | errors | action p50 (s) | action p95 (s) | servers' CPU (cores) | generator's CPU | file |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for replicas, sessions, name, d in sorted(runs, key=lambda r: (r[0], r[1])):
+        a = d["action_s"]
+        rows.append(f"| {sessions} | {replicas} | {_number(d['duration_s'])} | {d['lessons']} | {d['errors']} | {_number(a['p50'])} | "
+                    f"{_number(a['p95'])}{' (over 1.5)' if (a['p95'] or 0) > 1.5 else ''} | {_number(d['server_cpu_cores'])} | "
+                    f"{_number(d['client_cpu_pct_of_machine'])} % | `{name}` |")
+    m = runs[0][3].get("machine", {})
+    return f"On {m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, think time {_number(runs[0][3]['think_s'])} s:\n\n" + "\n".join(rows) + "\n"
+
+
 def replace_part(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -293,7 +316,7 @@ def main(argv=None) -> int:
 def rendered() -> dict[Path, dict[str, str]]:
     """Each document's generated parts, by marker name."""
     return {ROOT / "README.md": {"models": models_table()},
-            ROOT / "docs" / "performance.md": {name: bench_table(name) for name in BENCHES}}
+            ROOT / "docs" / "performance.md": {**{name: bench_table(name) for name in BENCHES}, "classes": class_table()}}
 
 
 if __name__ == "__main__":

@@ -107,3 +107,15 @@ def test_where_the_server_has_mnist_the_panel_offers_it(random_checkpoints, chec
         assert at.session_state["aefit.run"].n_train == 49_500  # 55 000 less the 10 % validation share
     finally:
         fit_panel.full_training_set.clear()
+
+
+def test_the_settings_survive_a_visit_to_another_page(random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page("autoencoders")
+    at.number_input(key="aefit.w.epochs").set_value(7).run()
+    at.select_slider(key="aefit.w.code").set_value(8).run()
+    at.switch_page("pages/capsules.py").run()
+    assert not at.exception and "aefit.w.epochs" not in at.session_state  # Streamlit dropped the widgets' own state
+    at.switch_page("pages/autoencoders.py").run()
+    assert not at.exception
+    assert at.number_input(key="aefit.w.epochs").value == 7 and at.select_slider(key="aefit.w.code").value == 8

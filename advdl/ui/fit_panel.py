@@ -32,6 +32,7 @@ USED = "aefit.used"  # the student's model, used in the rest of the lab
 PLAYER = "aefit.player"
 TICK = "aefit.tick_at"
 W = "aefit.w."  # the settings' widget keys
+SETTINGS = "aefit.settings"  # their values, kept while another page is open
 LEFT_S = 3.0  # a run not ticked for this long was left (its page closed or changed): stopped
 TICK_S = 0.3
 
@@ -118,11 +119,14 @@ def used_model():
 
 def _form(running: bool) -> None:
     ss = st.session_state
-    for k, v in FitConfig().to_dict().items():
-        key = {"val_share": "val"}.get(k, k)
-        if key in ("arch", "code", "epochs", "batch", "lr", "shuffle", "val"):
-            ss.setdefault(W + key, v)
-    ss.setdefault(W + "denoise", False)
+    defaults = {{"val_share": "val"}.get(k, k): v for k, v in FitConfig().to_dict().items()}
+    defaults = {k: defaults[k] for k in ("arch", "code", "epochs", "batch", "lr", "shuffle", "val")} | {"denoise": False, "full": False}
+    # Streamlit forgets a widget's value on a run that does not draw it (another page): the
+    # settings are kept under a key of their own and given back to the widgets when they return.
+    saved = ss.setdefault(SETTINGS, {})
+    for key, v in defaults.items():
+        if W + key not in ss:
+            ss[W + key] = saved.get(key, v)
     a, b, c, d = st.columns(4)
     names = {k: t(f"fit.arch.{k}") for k in ARCHS}  # translated now: AppTest calls format_func outside a run
     a.radio(t("fit.arch"), ARCHS, format_func=names.get, key=W + "arch", disabled=running, horizontal=True)
@@ -138,6 +142,7 @@ def _form(running: bool) -> None:
     full = full_training_set()
     if full is not None:
         st.toggle(t("fit.full", n=len(full)), key=W + "full", disabled=running, help=t("fit.full_help"))
+    ss[SETTINGS] = {key: ss[W + key] for key in defaults}
 
 
 def fit_panel(shipped_plain) -> None:
