@@ -278,7 +278,8 @@ def class_table(folder: Path | None = None) -> str:
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for replicas, sessions, name, d in sorted(runs, key=lambda r: (r[0], r[1])):
         a = d["action_s"]
-        rows.append(f"| {sessions} | {replicas} | {_number(d['duration_s'])} | {d['lessons']} | {d['errors']} | {_number(a['p50'])} | "
+        who = f"{sessions} ({d['fit']} training an autoencoder)" if d.get("fit") else str(sessions)
+        rows.append(f"| {who} | {replicas} | {_number(d['duration_s'])} | {d['lessons']} | {d['errors']} | {_number(a['p50'])} | "
                     f"{_number(a['p95'])}{' (over 1.5)' if (a['p95'] or 0) > 1.5 else ''} | {_number(d['server_cpu_cores'])} | "
                     f"{_number(d['client_cpu_pct_of_machine'])} % | `{name}` |")
     m = runs[0][3].get("machine", {})
