@@ -106,3 +106,13 @@ def every_run_through_app(monkeypatch):
             PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(app_test, "PagesManager", Navigated)
+
+
+def run_async(coro, timeout: float = 120):
+    """Run a coroutine to its end in a thread of its own: a browser test earlier in the same worker
+    may hold this thread's event loop (Playwright's sync API)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(asyncio.wait_for(coro, timeout))).result()

@@ -4,13 +4,13 @@ replicas reach both, each session staying on one for its whole lesson."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 
 import pytest
 from replicas import NGINX, Replicas, check, config, write_config
 from stclient import Session
+from conftest import run_async as run
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +45,10 @@ def test_two_replicas_share_the_sessions_and_keep_each_on_one(tmp_path):
         return sessions
 
     with Replicas(2, port=18090, first=18501, prefix=tmp_path / "nginx") as r:
-        sessions = asyncio.run(asyncio.wait_for(class_of(r.url, 4), 240))
+        sessions = run(class_of(r.url, 4), 240)
         assert all(len(s.replicas) == 1 for s in sessions), [s.replicas for s in sessions]  # html, websocket, images: one replica
         assert set.union(*(s.replicas for s in sessions)) == {"127.0.0.1:18501", "127.0.0.1:18502"}
         forged = Session(r.url)
         forged.cookies["advdl_replica"] = "10.0.0.1:80"  # not a replica: the proxy ignores it
-        assert asyncio.run(asyncio.wait_for(forged.load_html(), 30)) > 0 and forged.replicas <= {"127.0.0.1:18501", "127.0.0.1:18502"}
+        assert run(forged.load_html(), 30) > 0 and forged.replicas <= {"127.0.0.1:18501", "127.0.0.1:18502"}
     assert shutil.which("nginx") or os.path.exists(NGINX)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from browserkit import start_server
+from conftest import run_async as run
 from stclient import ProtocolError, Session
 
 pytestmark = pytest.mark.slow  # a server of its own
@@ -30,8 +31,6 @@ def app(tmp_path_factory):
         proc.kill()
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 120))
 
 
 def test_widgets_by_key_a_slider_commit_and_untouched_widgets(app):
