@@ -44,3 +44,12 @@ def page(browser):
     pg = ctx.new_page()
     yield pg
     ctx.close()
+
+
+@pytest.fixture
+def projector(browser):
+    """A page the size of a classroom projector (1280 x 720)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()

@@ -15,12 +15,6 @@ SIDEWAYS = """() => { const m = document.querySelector('[data-testid=stMain]'); 
 ITERATION_MAPS = """() => [...document.querySelectorAll('[data-testid=stImageCaption]')].filter(e => /^Iteration \\d /.test(e.textContent)).length"""
 
 
-@pytest.fixture
-def projector(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
 
 
 def _no_trouble(page, where: str) -> None:

@@ -27,12 +27,6 @@ def wait_view(pg, test: str, timeout_ms: int = 20_000) -> dict:
     return view(pg)
 
 
-@pytest.fixture
-def projector(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
 
 
 def test_steps_and_play_in_a_1280x720_presentation(projector, app_url):
