@@ -6,7 +6,6 @@ too, where it is."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from advdl import why_capsules as W
