@@ -286,11 +286,23 @@ def capsule_statistics():
     return _capsule_statistics(str(path), stamp)
 
 
-def get_card(name: str) -> dict | None:
+@st.cache_data(show_spinner=False, max_entries=32)
+def _card(name: str, root: str, mtime: float) -> dict | None:
     try:
-        return checkpoints.read_card(name)
+        return checkpoints.read_card(name, root)
     except CheckpointError:
         return None
+
+
+def get_card(name: str) -> dict | None:
+    """A checkpoint's card (a copy), read again only when its file changes: a lab asks for the
+    cards several times a run."""
+    root = str(checkpoints.checkpoint_root())
+    try:
+        mtime = os.path.getmtime(checkpoints.checkpoint_dir(name, root) / checkpoints.CARD)
+    except OSError:
+        return None
+    return _card(name, root, mtime)
 
 
 # ----------------------------------------------------------------------------- heavy jobs

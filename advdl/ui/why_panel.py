@@ -64,14 +64,17 @@ def pose_curves(angle: float, scale: float, shear: float) -> None:
             xs = sorted(curve, key=float)
             fig.add_scatter(x=[float(a) for a in xs], y=[curve[a] for a in xs], mode="lines+markers", name=t(f"caps.model_{n}"),
                             line=dict(color=COLOURS[n], width=3), legendgroup=n, showlegend=col == 1, row=1, col=col)
-        fig.add_vline(x=float(now), line_dash="dot", row=1, col=col)
+    # the current pose as one dotted line per panel, given as layout shapes at once (add_vline per
+    # subplot is slow in plotly: the densities it drew were a quarter of a loaded server's CPU)
+    marks = [dict(type="line", xref=f"x{i if i > 1 else ''}", yref=f"y{i if i > 1 else ''} domain", x0=float(now), x1=float(now),
+                  y0=0, y1=1, line=dict(dash="dot")) for i, (_, now, _) in enumerate(series.values(), start=1)]
     fig.update_yaxes(range=[0, 1], row=1, col=1, title=t("caps.test_accuracy"))
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), shapes=marks)
     st.plotly_chart(fig, width="stretch", key="why.pose")
     v = _verdicts()
     lines = [verdict_text(v[k]) for k in ("rotation", "scale", "shear") if k in v]
-    n = m.get("capsnet", {}).get("why_capsules", {}).get("samples")
-    st.caption(t("why.pose_caption", n=n or len(m)) + (" " + " ".join(lines) if lines else ""))
+    n = next((v["why_capsules"]["samples"] for v in m.values() if "why_capsules" in v), None)
+    st.caption(t("why.pose_caption", n=f"{n:,}" if n else "?") + (" " + " ".join(lines) if lines else ""))
 
 
 def section(capsnet, cnn, x: np.ndarray, pred: int) -> None:
