@@ -36,7 +36,7 @@ test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: install-dev
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not browser"
 
 # A class of 30 protocol-level students walking the lesson for 10 minutes against a fresh server
 # (scripts/loadtest.py; bench-results/loadtest.json).

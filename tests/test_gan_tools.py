@@ -67,19 +67,19 @@ def test_inversion_starts_from_the_pools_nearest_images():
 def test_latent_bank_labels_with_the_cnn_and_draws_only_what_it_needs():
     torch.manual_seed(0)
     gan, cnn = build("dcgan").eval(), build("cnn").eval()
-    bank = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100)
+    bank = latent_bank(gan, cnn, n=200, min_confidence=0.0, batch=50)
     assert bank.drawn == 0  # nothing is generated before a request
-    first = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100).fill()
+    first = latent_bank(gan, cnn, n=200, min_confidence=0.0, batch=50).fill()
     cls = int(first.labels[0])
     z = bank.pick(cls)
-    assert bank.drawn == 100  # one chunk held a digit of that class
-    rows = np.flatnonzero(first.labels[:100] == cls)  # the most confident of that class in the first chunk
+    assert bank.drawn == 50  # one chunk held a digit of that class
+    rows = np.flatnonzero(first.labels[:50] == cls)  # the most confident of that class in the first chunk
     assert np.array_equal(z, first.latents[rows[np.argmax(first.confidence[rows])]])
     bank.fill()
-    assert bank.latents.shape == (400, 100) and np.array_equal(bank.latents, first.latents)  # same stream, same seed
+    assert bank.latents.shape == (200, 100) and np.array_equal(bank.latents, first.latents)  # same stream, same seed
     assert np.array_equal(bank.pick(cls), z)  # a later pick, from a full bank, gives the same latent
     for c in range(10):
-        young = latent_bank(gan, cnn, n=400, min_confidence=0.0, batch=100)
+        young = latent_bank(gan, cnn, n=200, min_confidence=0.0, batch=50)
         assert (young.pick(c) is None) == (first.pick(c) is None)
         if first.pick(c) is not None:
             assert np.array_equal(young.pick(c), first.pick(c))
