@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,14 @@ from advdl import checkpoints
 from advdl.models import MODELS, build
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+TRAIN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def train_script(args: list[str], **kw) -> subprocess.CompletedProcess:
+    """``scripts/train.py args`` in a subprocess, one thread, its output captured."""
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), *args], capture_output=True, text=True,
+                          env=TRAIN_ENV, timeout=300, **kw)
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +126,12 @@ def run_async(coro, timeout: float = 120):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(lambda: asyncio.run(asyncio.wait_for(coro, timeout))).result()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files with slow or browser tests first, each file's tests kept together and in order:
+    ``make test`` hands whole files to two workers (--dist loadfile) in this order, so that the
+    long files start early and short ones fill in at the end instead of one long file running
+    alone at the end."""
+    heavy = {item.module.__name__ for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.module.__name__ not in heavy)  # stable: the order within each group stays
