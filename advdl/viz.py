@@ -21,6 +21,17 @@ def upscale(img, size: int = 280) -> Image.Image:
     return Image.fromarray(to_uint8(img)).resize((size, size), Image.Resampling.NEAREST)
 
 
+def png(img) -> bytes:
+    """An image (float in [0, 1], uint8 grey or RGB, or a PIL image) as PNG bytes: what
+    ``st.image`` would encode again on every run, for images kept and shown many times."""
+    import io
+
+    pil = img if isinstance(img, Image.Image) else Image.fromarray(to_uint8(img))
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
 def grid(images, nrow: int, pad: int = 2, value: int = 40) -> np.ndarray:
     """Tile uint8 or float images (N, H, W) into one uint8 array with ``nrow`` per row."""
     imgs = np.stack([to_uint8(i) for i in images])

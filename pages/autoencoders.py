@@ -13,6 +13,7 @@ from advdl.inference import code_filmstrips, encode, reconstruct, reconstruct_sw
 from advdl.latent_map import FILENAME, LatentMap, knn_accuracy, trustworthiness
 from advdl.models import AUTOENCODERS
 from advdl.ui import views
+from advdl.ui.charts import cached, show, with_traces
 from advdl.ui.digit_input import digit_input
 from advdl.ui.fit_panel import fit_panel, used_model
 from advdl.ui.i18n import t
@@ -46,6 +47,7 @@ def _latent_map(path: str, stamp: float) -> LatentMap | None:
         lm = LatentMap.load(path)
     except (OSError, ValueError, KeyError):
         return None
+    lm.path, lm.stamp = path, stamp  # what its charts are kept by
     # each map's 5-NN accuracy and trustworthiness, recomputed from the file once per server
     labels = lm.labels.astype(np.int64)
     lm.quality = {name: (knn_accuracy(pts, labels), trustworthiness(lm.codes, pts) if lm.codes is not None else float("nan"))
@@ -100,9 +102,8 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
         code_cols = st.columns(len(dense) + 1)
         for col, name in zip(code_cols, dense):
             code = encode(models[name], noisy)
-            fig = go.Figure(go.Bar(x=list(range(1, len(code) + 1)), y=code, marker_color="#0b57d0"))
-            fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=t("ae.code_of", name=t(f"ae.{name}")), xaxis_title=t("caps.dimension"))
-            col.plotly_chart(fig, width="stretch")
+            with col:
+                show(_code_chart((name, code.tobytes()), name, code), width="stretch")
         if "ae_conv" in models:
             maps = encode(models["ae_conv"], noisy)  # (32, 7, 7)
             scaled = maps / max(float(maps.max()), 1e-6)
@@ -113,14 +114,11 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
     sweep = {n: c["metrics"]["noisy_psnr"] for n in AUTOENCODERS if (c := get_card(n)) and "noisy_psnr" in c.get("metrics", {})}
     if sweep:
         st.subheader(t("ae.sweep"), anchor="sweep")
-        fig = go.Figure()
-        for i, (name, curve) in enumerate(sweep.items()):
-            sig = sorted(curve, key=float)
-            fig.add_scatter(x=[float(s) for s in sig], y=[curve[s] for s in sig], name=t(f"ae.{name}"), mode="lines+markers", line=dict(color=COLORS[i]))
-            if results and name in results and kind == "gaussian" and not use_clean:
-                fig.add_scatter(x=[strength], y=[results[name].psnr], mode="markers", marker=dict(size=14, symbol="x", color=COLORS[i]), showlegend=False)
-        fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("ae.sigma"), yaxis_title="PSNR (dB)")
-        st.plotly_chart(fig, width="stretch")
+        spec = _sweep_chart(tuple((n, tuple(sorted(c.items()))) for n, c in sweep.items()), sweep)
+        here = [{"type": "scatter", "x": [strength], "y": [float(results[name].psnr)], "mode": "markers", "showlegend": False,
+                 "marker": {"size": 14, "symbol": "x", "color": COLORS[i]}}
+                for i, name in enumerate(sweep) if results and name in results and kind == "gaussian" and not use_clean]
+        show(with_traces(spec, here), width="stretch")
         st.caption(t("ae.sweep_help"))
 
     if "ae_plain" in models and lmap is not None:
@@ -146,19 +144,44 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
                 st.caption(t("ae.map_hint"))
 
 
-def _map_plot(name: str, coords: np.ndarray, lmap: LatentMap, you, axes) -> list[int]:
-    """One 2-D map of the codes, the student's digit as a star; returns the rows clicked."""
+@cached
+def _code_chart(name: str, code: np.ndarray) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(range(1, len(code) + 1)), y=code, marker_color="#0b57d0"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=t("ae.code_of", name=t(f"ae.{name}")), xaxis_title=t("caps.dimension"))
+    return fig
+
+
+@cached
+def _sweep_chart(sweep: dict) -> go.Figure:
+    """The cards' PSNR against noise strength, one line per model."""
+    fig = go.Figure()
+    for i, (name, curve) in enumerate(sweep.items()):
+        sig = sorted(curve, key=float)
+        fig.add_scatter(x=[float(s) for s in sig], y=[curve[s] for s in sig], name=t(f"ae.{name}"), mode="lines+markers", line=dict(color=COLORS[i]))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("ae.sigma"), yaxis_title="PSNR (dB)")
+    return fig
+
+
+@cached
+def _map_chart(name: str, coords: np.ndarray, labels: np.ndarray, axes) -> go.Figure:
+    """The test digits' codes on one 2-D map, a colour per class (the same for every student)."""
     fig = go.Figure()
     for c in range(10):
-        rows = np.flatnonzero(lmap.labels == c)
+        rows = np.flatnonzero(labels == c)
         fig.add_scatter(x=coords[rows, 0], y=coords[rows, 1], mode="markers", name=str(c),
                         marker=dict(size=5, color=COLORS[c], opacity=0.7), customdata=rows)
-    if you is not None:
-        fig.add_scatter(x=[you[0]], y=[you[1]], mode="markers", name=t("ae.you"),
-                        marker=dict(size=20, symbol="star", color="#000", line=dict(color="#fff", width=2)))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), title=t(f"ae.map_title_{name}"),
                       legend=dict(title=t("common.class"), orientation="h", y=-0.18), xaxis_title=axes[0], yaxis_title=axes[1])
-    event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode="points", key=f"ae.map.{name}")
+    return fig
+
+
+def _map_plot(name: str, coords: np.ndarray, lmap: LatentMap, you, axes) -> list[int]:
+    """One 2-D map of the codes, the student's digit as a star; returns the rows clicked."""
+    spec = _map_chart((name, lmap.path, lmap.stamp), name, coords, lmap.labels, axes)
+    if you is not None:
+        spec = with_traces(spec, [{"type": "scatter", "x": [float(you[0])], "y": [float(you[1])], "mode": "markers", "name": t("ae.you"),
+                                   "marker": {"size": 20, "symbol": "star", "color": "#000", "line": {"color": "#fff", "width": 2}}}])
+    event = show(spec, width="stretch", on_select="rerun", selection_mode="points", key=f"ae.map.{name}")
     points = [p for p in (event.selection.points if event else []) if "customdata" in p]
     return [int(p["customdata"] if not isinstance(p["customdata"], list) else p["customdata"][0]) for p in points[:1]]
 

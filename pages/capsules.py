@@ -2,7 +2,6 @@
 10 x 16 capsule values, the 16 dimensions of one capsule to perturb while dragging, the paper's
 Figure 4, and how routing by agreement settles."""
 
-import io
 from dataclasses import replace
 
 import numpy as np
@@ -17,10 +16,11 @@ from advdl.ui import views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import capsule_statistics, capsule_votes, get_model
+from advdl.ui.charts import cached, show
+from advdl.ui.models import capsule_statistics, capsule_votes, get_model, shared, stamp
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import diverging, dots_over, grid, histograms, scatter, upscale
+from advdl.viz import diverging, dots_over, grid, histograms, png, scatter, upscale
 from advdl.ui.routing import require_shell
 from advdl.ui import why_panel
 
@@ -67,7 +67,7 @@ def _perturb_view(capsnet, capsule: np.ndarray, cls: int) -> None:
     default = start if bounds and (moved_on or view.dims == CapsView.dims) else view.dims  # a link's dims, else the digit's own
     idx = committed("caps.dims", 16, default, basis=basis)
     offsets = values[np.arange(16), idx] - capsule
-    frames = capsule_filmstrips(capsnet, capsule, cls, offsets, values - capsule[:, None])
+    frames = shared(capsule_filmstrips, (capsnet,), capsule, cls, offsets, values - capsule[:, None])  # the opening view: every student's
     shown = values if bounds else values - capsule[:, None]  # calibrated: the values; fixed: the offsets
     sliders = [Slider(t("caps.dim", i=d + 1), shown[d].round(3).tolist(), i, decimals=3 if bounds else 2) for d, i in enumerate(idx)]
     scrubber(list(frames), sliders, key="caps.dims", size=image_size(300), caption=t("caps.recon"), columns=4)
@@ -85,46 +85,69 @@ def _densities(stats, cls: int, current: np.ndarray) -> None:
              caption=t("caps.densities", n=int(stats.count[cls]), c=cls))
 
 
+def _walk_pictures(capsnet, x: np.ndarray, big: bool) -> tuple:
+    """The layer walk of a digit and its pictures as PNG (made once per digit: see ``shared``)."""
+    w = walk(capsnet, x)
+    size = lambda base: int(base * 1.3) if big else base  # noqa: E731 - image_size, for the mode in the key
+    lengths = w.primary_lengths
+    pics = {"input": png(upscale(w.image, size(200))), "kernels": png(tile(w.kernels, 16, zoom=3)),
+            "conv1": png(tile(w.conv1, 16, zoom=2)),
+            "primary": png(tile(lengths, 8, scale=float(lengths.max()), low=float(lengths.min()), zoom=8)),
+            "in_small": png(upscale(w.image, size(180))), "decoded": png(upscale(w.reconstruction, size(180)))}
+    return w, pics
+
+
+@cached
+def _vectors_chart(vectors: np.ndarray, row: int, col: int) -> go.Figure:
+    vec = go.Figure(go.Heatmap(z=vectors, colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
+    vec.update_layout(height=300, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.walk.vectors", r=row, c=col),
+                      xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("caps.walk.type")))
+    return vec
+
+
+@cached
+def _digit_caps_chart(digit: np.ndarray, lengths: np.ndarray) -> go.Figure:
+    hm = go.Figure(go.Heatmap(z=digit, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
+    hm.add_scatter(x=[17.2] * 10, y=list(range(10)), mode="markers+text", text=[f"{v:.2f}" for v in lengths], textposition="middle right",
+                   marker=dict(size=6 + 20 * lengths, color="#d93025"), showlegend=False, hoverinfo="skip")
+    hm.update_layout(height=320, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("common.class"), dtick=1))
+    return hm
+
+
 @st.fragment
 def _layer_walk(capsnet, x: np.ndarray) -> None:
     """The network for this digit, stage by stage, each with what it is and its shape. A fragment:
     choosing a position reruns only this part."""
-    w = walk(capsnet, x)
+    w, pics = shared(_walk_pictures, (capsnet,), x, presenting())
+    key = (stamp(capsnet), x.tobytes())
     tabs = st.tabs([t(f"caps.walk.{k}") for k in ("input", "conv1", "primary", "digit", "decoder")])
     with tabs[0]:
         st.caption(t("caps.walk.input_help"))
-        st.image(upscale(w.image, image_size(200)))
+        st.image(pics["input"])
     with tabs[1]:
         st.caption(t("caps.walk.conv1_help"))
         a, b = st.columns(2)
-        a.image(tile(w.kernels, 16, zoom=3), caption=t("caps.walk.kernels"), width="stretch")
-        b.image(tile(w.conv1, 16, zoom=2), caption=t("caps.walk.conv1_maps"), width="stretch")
+        a.image(pics["kernels"], caption=t("caps.walk.kernels"), width="stretch")
+        b.image(pics["conv1"], caption=t("caps.walk.conv1_maps"), width="stretch")
     with tabs[2]:
         st.caption(t("caps.walk.primary_help"))
         a, b = st.columns([3, 2])
         lengths = w.primary_lengths
-        a.image(tile(lengths, 8, scale=float(lengths.max()), low=float(lengths.min()), zoom=8), width="stretch",
+        a.image(pics["primary"], width="stretch",
                 caption=t("caps.walk.primary_maps", lo=f"{lengths.min():.2f}", hi=f"{lengths.max():.2f}", mid=f"{np.median(lengths):.2f}"))
         with b:
             r1, r2 = st.columns(2)
             row = r1.selectbox(t("caps.walk.row"), range(6), index=3, key="caps.walk_row")
             col = r2.selectbox(t("caps.walk.col"), range(6), index=3, key="caps.walk_col")
-            vec = go.Figure(go.Heatmap(z=w.primary[:, row, col, :], colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
-            vec.update_layout(height=300, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.walk.vectors", r=row, c=col),
-                              xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("caps.walk.type")))
-            st.plotly_chart(vec, width="stretch", key="caps.walk_vectors")
+            show(_vectors_chart((*key, row, col), w.primary[:, row, col, :], row, col), width="stretch", key="caps.walk_vectors")
     with tabs[3]:
         st.caption(t("caps.walk.digit_help", c=w.predicted))
-        hm = go.Figure(go.Heatmap(z=w.digit, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
-        hm.add_scatter(x=[17.2] * 10, y=list(range(10)), mode="markers+text", text=[f"{v:.2f}" for v in w.lengths], textposition="middle right",
-                       marker=dict(size=6 + 20 * w.lengths, color="#d93025"), showlegend=False, hoverinfo="skip")
-        hm.update_layout(height=320, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("common.class"), dtick=1))
-        st.plotly_chart(hm, width="stretch", key="caps.walk_digit")
+        show(_digit_caps_chart(key, w.digit, w.lengths), width="stretch", key="caps.walk_digit")
     with tabs[4]:
         st.caption(t("caps.walk.decoder_help", c=w.predicted))
         a, b = st.columns(2)
-        a.image(upscale(w.image, image_size(180)), caption=t("caps.walk.input"))
-        b.image(upscale(w.reconstruction, image_size(180)), caption=t("caps.walk.decoded"))
+        a.image(pics["in_small"], caption=t("caps.walk.input"))
+        b.image(pics["decoded"], caption=t("caps.walk.decoded"))
 
 
 @st.fragment
@@ -135,27 +158,63 @@ def _routing_view(capsnet, x: np.ndarray) -> None:
     st.session_state.setdefault("caps.iters", capsnet.config.routing_iters)
     iters = st.segmented_control(t("caps.iters"), ITERATIONS, key="caps.iters", required=True,
                                  format_func=lambda n: f"{n}")
-    tr, u_hat = trace(capsnet, x, int(iters), u_hat=capsule_votes(capsnet, x))
-    cols = st.columns(tr.iterations)
-    top = max(float(tr.contribution_map(r).max()) for r in range(tr.iterations))
-    centre = 2 * np.arange(tr.grid) + 8  # a primary capsule's receptive field (17 x 17, from two 9 x 9 convolutions, stride 2) is centred here
-    cx, cy = np.meshgrid(centre, centre)
-    for r, col in enumerate(cols):
-        m = tr.contribution_map(r) / max(top, 1e-9)
-        br, bc = np.unravel_index(int(np.argmax(m)), m.shape)
-        pic = dots_over(x, np.stack([cx.ravel(), cy.ravel()], 1), m.ravel(), frame=(2 * bc, 2 * br, 2 * bc + 16, 2 * br + 16))
+    tr, maps, dev, spread, top2, plane = shared(_routing_pictures, (capsnet,), x, int(iters))
+    for r, (col, pic) in enumerate(zip(st.columns(tr.iterations), maps)):
         col.image(pic, width="stretch", caption=t("caps.iteration", r=r + 1) + " · " +
                   t("caps.carry", k=tr.carrying_half(r), n=tr.couplings.shape[1], m=f"{tr.margin(r):.2f}"))
     left, right = st.columns(2)
     with left:
-        dev, spread = diverging(tr.deviation_map(tr.iterations - 1))
         st.image(dev, width=image_size(260), caption=t("caps.deviation", c=tr.predicted, v=f"{spread:.3f}"))
     with right:
-        top2 = tuple(int(j) for j in np.argsort(tr.lengths[-1])[::-1][:2])
-        plane = vote_plane(u_hat, tr.couplings[-1], top2)
-        colours = ((217, 48, 37), (95, 99, 104))
-        pic = scatter([(plane[j]["points"], plane[j]["weights"], plane[j]["sum"], c) for j, c in zip(top2, colours)], size=300)
-        st.image(pic, width=image_size(260), caption=t("caps.votes", a=top2[0], b=top2[1]))
+        st.image(plane, width=image_size(260), caption=t("caps.votes", a=top2[0], b=top2[1]))
+
+
+def _routing_pictures(capsnet, x: np.ndarray, iters: int) -> tuple:
+    """Routing for a digit and its pictures (PNG): each iteration's map of who carries the winning
+    class, the last iteration's c − 1/10, and the votes of the two longest capsules on a plane."""
+    tr, u_hat = trace(capsnet, x, iters, u_hat=capsule_votes(capsnet, x))
+    top = max(float(tr.contribution_map(r).max()) for r in range(tr.iterations))
+    centre = 2 * np.arange(tr.grid) + 8  # a primary capsule's receptive field (17 x 17, from two 9 x 9 convolutions, stride 2) is centred here
+    cx, cy = np.meshgrid(centre, centre)
+    maps = []
+    for r in range(tr.iterations):
+        m = tr.contribution_map(r) / max(top, 1e-9)
+        br, bc = np.unravel_index(int(np.argmax(m)), m.shape)
+        maps.append(png(dots_over(x, np.stack([cx.ravel(), cy.ravel()], 1), m.ravel(), frame=(2 * bc, 2 * br, 2 * bc + 16, 2 * br + 16))))
+    dev, spread = diverging(tr.deviation_map(tr.iterations - 1))
+    top2 = tuple(int(j) for j in np.argsort(tr.lengths[-1])[::-1][:2])
+    plane = vote_plane(u_hat, tr.couplings[-1], top2)
+    colours = ((217, 48, 37), (95, 99, 104))
+    pic = scatter([(plane[j]["points"], plane[j]["weights"], plane[j]["sum"], c) for j, c in zip(top2, colours)], size=300)
+    return tr, maps, png(dev), spread, top2, png(pic)
+
+
+@cached
+def _lengths_chart(lengths: np.ndarray, probs: np.ndarray | None) -> go.Figure:
+    """The capsules' lengths beside the CNN's probabilities, the longest capsule in red."""
+    pred = int(lengths.argmax())
+    fig = go.Figure()
+    fig.add_bar(x=list(range(10)), y=lengths, name=t("caps.length_series"),
+                marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)])
+    if probs is not None:
+        fig.add_bar(x=list(range(10)), y=probs, name=t("caps.cnn_series"), marker_color="#8ab4f8")
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), barmode="group",
+                      xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+@cached
+def _capsules_chart(capsules: np.ndarray) -> go.Figure:
+    hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
+    hm.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("caps.dimension"), yaxis=dict(title=t("common.class"), dtick=1))
+    return hm
+
+
+def _figure4(capsnet, capsule: np.ndarray, cls: int, steps: np.ndarray) -> tuple[bytes, bytes]:
+    """The paper's Figure 4 for one capsule: the picture shown, and a 3 x larger one to download."""
+    fig4 = capsule_filmstrips(capsnet, capsule, cls, np.zeros(16), steps)
+    tiled = grid(fig4.reshape(-1, 28, 28), nrow=11)
+    return png(tiled), png(Image.fromarray(tiled).resize((tiled.shape[1] * 3, tiled.shape[0] * 3), Image.Resampling.NEAREST))
 
 
 st.title(t("caps.title"))
@@ -178,27 +237,20 @@ views.publish(view)
 
 if img is not None and capsnet is not None:
     x = transform(img, view.angle, (view.dx, view.dy), view.scale, view.shear)
-    out = read_capsules(capsnet, x)
+    out = shared(read_capsules, (capsnet,), x)
     lengths = out.lengths[0].numpy()
     capsules = out.capsules[0].numpy()  # (10, 16)
     pred = int(lengths.argmax())
+    probs = shared(classify, (cnn,), x) if cnn is not None else None
 
     left, right = st.columns([3, 2])
     with left:
-        fig = go.Figure()
-        fig.add_bar(x=list(range(10)), y=lengths, name=t("caps.length_series"),
-                    marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)])
-        if cnn is not None:
-            fig.add_bar(x=list(range(10)), y=classify(cnn, x), name=t("caps.cnn_series"), marker_color="#8ab4f8")
-        fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), barmode="group",
-                          xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]), legend=dict(orientation="h", y=-0.25))
-        st.plotly_chart(fig, width="stretch")
+        show(_lengths_chart((stamp(capsnet), cnn and stamp(cnn), x.tobytes()), lengths, probs), width="stretch")
     with right:
         st.metric(t("caps.pred_label"), str(pred), f"{lengths[pred]:.2f}", delta_color="off")
         if lengths[pred] < 0.5:  # the margin loss trains a present digit's capsule past 0.9, an absent one's under 0.1
             st.info(t("caps.unsure", v=f"{lengths[pred]:.2f}"))
-        if cnn is not None:
-            probs = classify(cnn, x)
+        if probs is not None:
             st.metric(t("caps.cnn_label"), str(int(probs.argmax())), f"{float(probs.max()):.0%}", delta_color="off")
 
     why_panel.pose_curves(view.angle, view.scale, view.shear)  # the whole test set's accuracy under each pose
@@ -220,9 +272,7 @@ if img is not None and capsnet is not None:
     _perturb_view(capsnet, capsules[cls], cls)
 
     with st.expander(t("caps.heatmap"), expanded=False):
-        hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
-        hm.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("caps.dimension"), yaxis=dict(title=t("common.class"), dtick=1))
-        st.plotly_chart(hm, width="stretch")
+        show(_capsules_chart((stamp(capsnet), x.tobytes()), capsules), width="stretch")
 
     st.subheader(t("caps.fig4"), anchor="fig4")
     # Figure 4 follows the chosen range: the class's calibrated one, or the capsule ± the fixed one
@@ -234,12 +284,9 @@ if img is not None and capsnet is not None:
         spread = 0.25 if view.calibrated else view.spread
         fig4_steps = np.round(np.linspace(-spread, spread, 11), 3)
         fig4_caption = t("caps.fig4_caption", r=f"{spread:g}", s=f"{spread / 5:g}")
-    fig4 = capsule_filmstrips(capsnet, capsules[cls], cls, np.zeros(16), fig4_steps)
-    fig4_tile = grid(fig4.reshape(-1, 28, 28), nrow=11)
-    st.image(fig4_tile, caption=fig4_caption, width=image_size(420))
-    buf = io.BytesIO()
-    Image.fromarray(fig4_tile).resize((fig4_tile.shape[1] * 3, fig4_tile.shape[0] * 3), Image.Resampling.NEAREST).save(buf, format="PNG")
-    st.download_button(t("caps.fig4_download"), buf.getvalue(), file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
+    shown, download = shared(_figure4, (capsnet,), capsules[cls], cls, np.asarray(fig4_steps, np.float32))
+    st.image(shown, caption=fig4_caption, width=image_size(420))
+    st.download_button(t("caps.fig4_download"), download, file_name=f"capsnet_figure4_class{cls}.png", mime="image/png", key="caps.fig4_dl")
 
     st.subheader(t("caps.routing"), anchor="routing")
     _routing_view(capsnet, x)

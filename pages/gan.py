@@ -12,10 +12,11 @@ from advdl.gan_tools import DIRECTION_STEPS as STEPS
 from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_MORPH, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
 from advdl.ui import views
+from advdl.ui.charts import cached, show, vline, with_shapes
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
-from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_pool, gan_replay, get_model, heavy_job
+from advdl.ui.models import gan_bank, gan_directions, gan_filmstrips, gan_pool, gan_replay, gan_replay_pack, get_model, heavy_job, stamp
 from advdl.ui.scrub import Slider, committed, scrubber
 from advdl.ui.views import MAX_SEED, GanView
 from advdl.viz import grid, upscale
@@ -105,14 +106,32 @@ def _replay_view() -> None:
     a, b = st.columns([1, 2])
     with a:
         epochs = list(range(1, len(grids) + 1))
-        scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300, lazy=True)
+        scrubber([grids], [Slider(t("gan.epoch"), epochs, len(epochs) - 1, decimals=0)], key="gan.replay", size=300, lazy=True,
+                 packs=[gan_replay_pack()])
     epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
+    with b:
+        show(with_shapes(_losses_chart((stamp(gan),), rows), [vline(epoch)]), width="stretch")
+
+
+@cached
+def _losses_chart(rows: list[dict]) -> go.Figure:
+    """D's and G's loss per epoch of the shipped GAN's training (the same for every student)."""
     fig = go.Figure()
     for col, name in [("loss_d", "D"), ("loss_g", "G")]:
         fig.add_scatter(x=[r["epoch"] for r in rows], y=[r.get(col) for r in rows], name=name, mode="lines+markers")
-    fig.add_vline(x=epoch, line_dash="dot")
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
-    b.plotly_chart(fig, width="stretch")
+    return fig
+
+
+@cached
+def _morph_chart(positions: list[float], p: np.ndarray) -> go.Figure:
+    """The CNN's probability of each class along the morph (classes that pass 5 % somewhere)."""
+    fig = go.Figure()
+    for c in range(10):
+        if p[:, c].max() > 0.05:
+            fig.add_scatter(x=positions, y=p[:, c], name=str(c), mode="lines+markers")
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.morph_probs"), xaxis_title=t("gan.position"), yaxis=dict(range=[0, 1], title=t("common.prob")))
+    return fig
 
 
 if gan is not None:
@@ -156,12 +175,8 @@ if gan is not None:
             st.download_button(t("gan.gif"), lambda: _gif(morph), file_name="morph.gif", mime="image/gif", key="gan.gif")
         if cnn is not None:
             p = classify_batch(cnn, morph)
-            fig = go.Figure()
-            for c in range(10):
-                if p[:, c].max() > 0.05:
-                    fig.add_scatter(x=fr, y=p[:, c], name=str(c), mode="lines+markers")
-            fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.morph_probs"), xaxis_title=t("gan.position"), yaxis=dict(range=[0, 1], title=t("common.prob")))
-            right.plotly_chart(fig, width="stretch")
+            with right:
+                show(_morph_chart((stamp(cnn), p.tobytes()), fr, p), width="stretch")
 
     # --- inversion
     st.subheader(t("gan.invert"), anchor="invert")

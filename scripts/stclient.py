@@ -85,6 +85,7 @@ class Session:
         self.query = ""
         self.auto_reruns: dict[str, float] = {}  # fragment id -> seconds between the browser's reruns
         self.media: set[str] = set()  # /media/... urls the page showed
+        self.fetched: set[str] = set()  # the files fetch() read: a browser keeps them
         self.cookies: dict[str, str] = {}
         self.replicas: set[str] = set()  # the X-Advdl-Replica headers seen (behind the proxy)
         self.disconnected = False
@@ -314,6 +315,25 @@ class Session:
                 raise ProtocolError("no fragment reruns on a timer on this page")
             fragment_id = next(iter(self.auto_reruns))
         return await self.rerun(fragment_id=fragment_id, auto=True)
+
+    async def fetch(self, path: str) -> int:
+        """GET ``path`` (relative to the app, as a page's script would: ``app/static/...``) once per
+        session, as a browser's cache keeps a file; bytes read (0 when already fetched)."""
+        if path in self.fetched:
+            return 0
+        self.fetched.add(path)
+
+        def get() -> int:
+            req = urllib.request.Request(f"{self.base}/{path.lstrip('/')}", headers=self._headers())
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                self._answered(None, r.headers.get("X-Advdl-Replica"))
+                return len(r.read())
+
+        try:
+            return await asyncio.to_thread(get)
+        except OSError as exc:
+            self.errors.append(f"fetch {path}: {exc!r}"[:200])
+            return 0
 
     async def fetch_media(self, limit: int | None = None) -> int:
         """GET the /media files the page showed (as a browser loads its images); bytes read."""

@@ -38,3 +38,25 @@ def test_a_strip_of_one_frame_is_one_url():
     assert len(urls) == 1 and _decode(urls[0]).shape == (28, 28)
     many = _encode_strip(np.stack([frames[0]] * 3 + [1 - frames[0]]))
     assert len(many) == 4 and many[0] == many[1] and many[0] != many[3]
+
+
+def test_a_pack_holds_every_frame_once_and_is_refused_where_it_cannot_be_written(tmp_path):
+    import io
+    import os
+
+    from PIL import Image
+
+    from advdl.ui.scrub import STATIC_URL, write_pack
+
+    frames = (np.random.default_rng(0).random((4, 28, 28)) * 255).astype(np.uint8)
+    pack = write_pack(frames, "cache/r.pngs", mtime=1_000_000.0, folder=tmp_path)
+    path = tmp_path / "cache" / "r.pngs"
+    assert pack.url == f"{STATIC_URL}/cache/r.pngs" and len(pack.offsets) == 5 and path.stat().st_size == pack.offsets[-1]
+    blob = path.read_bytes()
+    for i in range(4):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(blob[pack.offsets[i]:pack.offsets[i + 1]]))), frames[i])
+    assert os.path.getmtime(path) == 1_000_000.0  # Last-Modified: when the frames were made
+    assert write_pack(frames, "cache/r.pngs", folder=tmp_path) == pack and os.path.getmtime(path) == 1_000_000.0  # reused
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert write_pack(frames, "cache/r.pngs", folder=blocked) is None  # the page sends the frames inline

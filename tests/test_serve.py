@@ -3,12 +3,15 @@ session asks, and a session then gets those very objects from the cache."""
 
 from __future__ import annotations
 
+import io
+
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import ROOT
 
@@ -63,9 +66,25 @@ def test_training_replay_is_read_once_and_shown_epoch_by_epoch(random_checkpoint
     assert len(replay) == 1
     slider = replay[0]["sliders"][0]
     assert slider["values"] == [1, 2, 3, 4, 5] and slider["index"] == epochs - 1 and len(slider["frames"]) == epochs
-    # lazy: the first drawing holds only the committed (last) epoch; the browser then asks for all
-    assert replay[0]["pending"] and [bool(f) for f in slider["frames"]] == [False] * (epochs - 1) + [True]
-    at.session_state["gan.replay"] = {"commit": {"epoch": 0, "indices": [epochs - 1]}, "ready": True}
+    # the first drawing holds only the committed (last) epoch; every epoch is in one static file,
+    # its PNGs one after another at the offsets given
+    assert not replay[0]["pending"] and [bool(f) for f in slider["frames"]] == [False] * (epochs - 1) + [True]
+    from advdl.ui.scrub import STATIC, STATIC_URL
+
+    pack = slider["pack"]
+    assert pack["url"].startswith(STATIC_URL + "/cache/") and len(pack["offsets"]) == epochs + 1
+    blob = (STATIC / pack["url"][len(STATIC_URL) + 1:]).read_bytes()
+    assert len(blob) == pack["offsets"][-1]
+    for i in range(epochs):
+        frame = np.asarray(Image.open(io.BytesIO(blob[pack["offsets"][i]:pack["offsets"][i + 1]])))
+        assert np.array_equal(frame, grids[i])
+    assert models.gan_replay_pack() is models.gan_replay_pack()  # written once
+    # a browser that cannot fetch the file says so: the frames come inline, lazily, as without one
+    at.session_state["gan.replay"] = {"commit": None, "ready": False, "nopack": True}
+    at.run()
+    replay = [p for p in map(component_payload, at.get("bidi_component")) if p.get("sliders", [{}])[0].get("label") == "Epoch"]
+    assert replay[0]["pending"] and "pack" not in replay[0]["sliders"][0]
+    at.session_state["gan.replay"] = {"commit": {"epoch": 0, "indices": [epochs - 1]}, "ready": True, "nopack": True}
     at.run()
     replay = [p for p in map(component_payload, at.get("bidi_component")) if p.get("sliders", [{}])[0].get("label") == "Epoch"]
     assert not replay[0]["pending"] and all(f.startswith("data:image/png;base64,") for f in replay[0]["sliders"][0]["frames"])

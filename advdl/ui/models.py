@@ -57,6 +57,23 @@ def get_model(name: str, show_error: bool = True) -> torch.nn.Module | None:
         return None
 
 
+# ----------------------------------------------------------------------------- shared results
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _shared(name: str, stamps: tuple, key: tuple, _fn, _models: tuple, _args: tuple):
+    return _fn(*_models, *_args)
+
+
+def shared(fn, models: tuple, *args):
+    """``fn(*models, *args)``, made once per function, models (by their checkpoints' stamps) and
+    arguments (arrays by their bytes), and shared by every session that asks for the same: a class
+    opens a lab on the same sample digit, and a fragment's rerun shows the rest of its page
+    unchanged. The result is shared: read it, never change it. A model may be None (a missing
+    checkpoint)."""
+    stamps = tuple(None if m is None else stamp(m) for m in models)
+    key = tuple((a.dtype.str, a.shape, a.tobytes()) if isinstance(a, np.ndarray) else a for a in args)
+    return _shared(f"{fn.__module__}.{fn.__qualname__}", stamps, key, fn, tuple(models), args)
+
+
 # ----------------------------------------------------------------------------- CapsNet resources
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _capsule_votes(_capsnet, key: str, digit: bytes) -> np.ndarray:
@@ -156,16 +173,41 @@ def _replay(root: str, stamp: float) -> tuple[np.ndarray, list[dict]] | None:
     return tiles, rows
 
 
-def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
-    """The GAN's training replay: the fixed-noise sample grid of every epoch (E, H, W), uint8,
-    and the rows of its history.csv, read and tiled once per checkpoint (None when absent)."""
+def _replay_stamp() -> tuple[str, float] | None:
     root = str(checkpoints.checkpoint_root())
     folder = checkpoints.checkpoint_dir("dcgan", root)
     try:
-        stamp = os.path.getmtime(folder / "samples.npz") + os.path.getmtime(folder / checkpoints.HISTORY)
+        return root, os.path.getmtime(folder / "samples.npz") + os.path.getmtime(folder / checkpoints.HISTORY)
     except OSError:
         return None
-    return _replay(root, stamp)
+
+
+def gan_replay() -> tuple[np.ndarray, list[dict]] | None:
+    """The GAN's training replay: the fixed-noise sample grid of every epoch (E, H, W), uint8,
+    and the rows of its history.csv, read and tiled once per checkpoint (None when absent)."""
+    key = _replay_stamp()
+    return None if key is None else _replay(*key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _replay_pack(root: str, stamp: float):
+    import hashlib
+
+    from .scrub import write_pack
+
+    replay = _replay(root, stamp)
+    if replay is None:
+        return None
+    folder = checkpoints.checkpoint_dir("dcgan", root)
+    name = f"cache/replay-{hashlib.sha1(f'{folder.resolve()}|{stamp}'.encode()).hexdigest()[:16]}.pngs"
+    return write_pack(replay[0], name, mtime=os.path.getmtime(folder / "samples.npz"))
+
+
+def gan_replay_pack():
+    """The replay's grids as a static file the browser fetches once (advdl.ui.scrub.Pack), written
+    once per checkpoint; None without a replay or where the app's static folder is read-only."""
+    key = _replay_stamp()
+    return None if key is None else _replay_pack(*key)
 
 
 # Seconds the warm-up's second part waits after a first run has ended: the first browser is then
@@ -248,7 +290,8 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
     if stop is not None and stop.is_set():  # the server stopped before anyone came
         return [name for name, model in loaded.items() if model is not None]
     if replay is not None:  # the lab's first drawing sends only the replay's last epoch
-        _encode_strip(replay[0])  # every epoch, encoded once for every session to come
+        if gan_replay_pack() is None:  # every epoch, encoded once for every session to come: as a file, else inline
+            _encode_strip(replay[0])
     if bank is not None:
         for cls in range(10):
             bank.pick(cls)
@@ -294,15 +337,21 @@ def _card(name: str, root: str, mtime: float) -> dict | None:
         return None
 
 
+def card_stamp(name: str) -> tuple[str, float] | None:
+    """What a checkpoint's card is known by: its root and its file's mtime (None without one);
+    the key of data made from the card (its charts)."""
+    root = str(checkpoints.checkpoint_root())
+    try:
+        return root, os.path.getmtime(checkpoints.checkpoint_dir(name, root) / checkpoints.CARD)
+    except OSError:
+        return None
+
+
 def get_card(name: str) -> dict | None:
     """A checkpoint's card (a copy), read again only when its file changes: a lab asks for the
     cards several times a run."""
-    root = str(checkpoints.checkpoint_root())
-    try:
-        mtime = os.path.getmtime(checkpoints.checkpoint_dir(name, root) / checkpoints.CARD)
-    except OSError:
-        return None
-    return _card(name, root, mtime)
+    key = card_stamp(name)
+    return None if key is None else _card(name, *key)
 
 
 # ----------------------------------------------------------------------------- heavy jobs

@@ -101,6 +101,47 @@ def _encode_strip(frames: np.ndarray) -> list[str]:
     return [png_data_url(f) for f in u8]
 
 
+# Streamlit's static file serving (server.enableStaticServing): files under the app's static/
+# folder are served at app/static/..., relative to any page of the app.
+STATIC = Path(__file__).resolve().parents[2] / "static"
+STATIC_URL = "app/static"
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A strip's frames as one static file: the PNGs one after another, frame ``i`` at bytes
+    ``offsets[i]:offsets[i + 1]``. The browser fetches it once and keeps it (a file's name is its
+    content's), instead of the frames arriving inside a message on every visit of the page."""
+
+    url: str
+    offsets: tuple[int, ...]
+
+
+def write_pack(frames: np.ndarray, name: str, mtime: float | None = None, folder: Path = STATIC) -> Pack | None:
+    """Write ``frames`` (N, H, W) as a pack named ``name`` under ``folder`` (once: a pack already
+    there is reused) and return it; None when the folder cannot be written (the caller sends the
+    frames inline). ``mtime``: when the frames were made (their checkpoint's), the file's
+    Last-Modified, which lets a browser keep it without asking again."""
+    import os
+
+    a = np.asarray(frames)
+    urls = _encode_strip(a)
+    blobs = [base64.b64decode(u.split(",", 1)[1]) for u in urls]
+    offsets = tuple(int(o) for o in np.cumsum([0, *map(len, blobs)]))
+    path = folder / name
+    try:
+        if not path.exists() or path.stat().st_size != offsets[-1]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(b"".join(blobs))
+            if mtime is not None:
+                os.utime(tmp, (mtime, mtime))
+            tmp.replace(path)  # atomic: replicas sharing the folder never read half a pack
+    except OSError:
+        return None
+    return Pack(f"{STATIC_URL}/{name}", offsets)
+
+
 def send(payload: dict) -> list:
     """A component's data, wrapped in a list: Streamlit passes a list through as JSON, where it
     inspects each value of a dict (and a string as a whole) for dataframes, on every message."""
@@ -159,28 +200,35 @@ def committed(key: str, n: int, default, basis=None) -> list[int]:
 
 
 def scrubber(frames: list[np.ndarray], sliders: list[Slider], key: str, size: int = 300, caption: str = "", columns: int = 1,
-             lazy: bool = False) -> list[int]:
+             lazy: bool = False, packs: list[Pack | None] | None = None) -> list[int]:
     """Show the image and the sliders; return each slider's committed step index.
 
     ``frames[k]`` is an array (steps_k, H, W) in [0, 1] for slider ``k``. ``lazy``: the first
     render sends only the committed frames and the browser asks for the others at once (a rerun
     of the scrubber's fragment), so that a long strip (the GAN's training replay: megabytes)
-    does not hold up the page's first drawing.
+    does not hold up the page's first drawing. ``packs[k]``: slider ``k``'s frames as a static
+    file (:func:`write_pack`): the message holds the committed frame and the file's address, and
+    the browser fetches the rest from there (and keeps them) after the page is drawn.
     """
-    pending = lazy and not state(key).get("ready")
+    got = state(key, ("commit", "ready", "nopack"))
+    packs = packs if packs and not got.get("nopack") else [None] * len(sliders)  # nopack: the browser could not fetch one
+    pending = lazy and not got.get("ready") and not all(packs)
     sliders_data = []
-    for s, fr in zip(sliders, frames):
-        if pending:  # the committed frame alone; the whole strip is encoded when it is asked for
+    for s, fr, pack in zip(sliders, frames, packs):
+        if pending or pack is not None:  # the committed frame alone; the rest when asked for, or from the pack
             urls = [""] * len(fr)
             urls[s.index] = png_data_url(np.asarray(fr[s.index]))
         else:
             urls = _encode_strip(np.asarray(fr))
-        sliders_data.append({"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals, "frames": urls})
+        row = {"label": s.label, "values": [float(v) for v in s.values], "index": int(s.index), "decimals": s.decimals, "frames": urls}
+        if pack is not None:
+            row["pack"] = {"url": pack.url, "offsets": list(pack.offsets)}
+        sliders_data.append(row)
     payload = {"size": int(size), "caption": caption, "columns": int(columns), "sliders": sliders_data, "pending": pending,
                "epoch": _current_epoch(key)}
     _components()[0](
-        key=key, data=send(payload), default={"commit": None, "ready": False},
-        on_commit_change=lambda: None, on_ready_change=lambda: None, width="stretch",
+        key=key, data=send(payload), default={"commit": None, "ready": False, "nopack": False},
+        on_commit_change=lambda: None, on_ready_change=lambda: None, on_nopack_change=lambda: None, width="stretch",
     )
     return [s.index for s in sliders]
 

@@ -11,7 +11,8 @@ import streamlit as st
 from advdl import why_capsules as W
 from advdl.ui.digit_input import sample_digit
 from advdl.ui.i18n import t
-from advdl.ui.models import get_card
+from advdl.ui.charts import cached, show, vline, with_shapes
+from advdl.ui.models import card_stamp, get_card, shared
 from advdl.ui.shell import image_size, presenting
 from advdl.viz import upscale
 
@@ -25,6 +26,35 @@ def _metrics() -> dict[str, dict]:
 
 def _pct(v: float) -> str:
     return f"{100 * v:.1f} %"
+
+
+def _pose_series(m: dict[str, dict]) -> dict[str, tuple[dict, str]]:
+    """Each pose experiment the cards hold: each model's accuracy by pose value, and its axis label."""
+    series = {
+        "rotation": ({n: v["rotated_accuracy"] for n, v in m.items() if "rotated_accuracy" in v}, t("caps.rotation")),
+        "scale": ({n: v["why_capsules"]["scaled_accuracy"] for n, v in m.items() if "why_capsules" in v}, t("caps.scale")),
+        "shear": ({n: v["why_capsules"]["sheared_accuracy"] for n, v in m.items() if "why_capsules" in v}, t("caps.shear")),
+    }
+    return {k: s for k, s in series.items() if s[0]}
+
+
+@cached
+def _pose_chart(m: dict[str, dict], series: dict[str, tuple[dict, str]]):
+    """The two models' accuracy curves, a panel per pose experiment (the same for every student)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(series), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[s[1] for s in series.values()])
+    for col, (kind, (curves, _)) in enumerate(series.items(), start=1):
+        for n, curve in curves.items():
+            if kind != "rotation" and "test_accuracy" in m[n]:  # the unchanged digit: the test accuracy
+                curve = {**curve, "1" if kind == "scale" else "0": m[n]["test_accuracy"]}
+            xs = sorted(curve, key=float)
+            fig.add_scatter(x=[float(a) for a in xs], y=[curve[a] for a in xs], mode="lines+markers", name=t(f"caps.model_{n}"),
+                            line=dict(color=COLOURS[n], width=3), legendgroup=n, showlegend=col == 1, row=1, col=col)
+    fig.update_yaxes(range=[0, 1], row=1, col=1, title=t("caps.test_accuracy"))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig
 
 
 def verdict_text(v: W.Verdict) -> str:
@@ -43,34 +73,16 @@ def _verdicts() -> dict[str, W.Verdict]:
 def pose_curves(angle: float, scale: float, shear: float) -> None:
     """Test accuracy under rotation, scale and shear for both models (from their cards), the
     current pose marked, and who holds up better."""
-    from plotly.subplots import make_subplots
-
     m = _metrics()
-    series = {
-        "rotation": ({n: v["rotated_accuracy"] for n, v in m.items() if "rotated_accuracy" in v}, angle, t("caps.rotation")),
-        "scale": ({n: v["why_capsules"]["scaled_accuracy"] for n, v in m.items() if "why_capsules" in v}, scale, t("caps.scale")),
-        "shear": ({n: v["why_capsules"]["sheared_accuracy"] for n, v in m.items() if "why_capsules" in v}, shear, t("caps.shear")),
-    }
-    series = {k: s for k, s in series.items() if s[0]}
+    series = _pose_series(m)
     if not series:
         st.info(t("why.no_metrics"))
         return
-    fig = make_subplots(rows=1, cols=len(series), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[s[2] for s in series.values()])
-    for col, (kind, (curves, now, _)) in enumerate(series.items(), start=1):
-        for n, curve in curves.items():
-            if kind != "rotation" and "test_accuracy" in m[n]:  # the unchanged digit: the test accuracy
-                curve = {**curve, "1" if kind == "scale" else "0": m[n]["test_accuracy"]}
-            xs = sorted(curve, key=float)
-            fig.add_scatter(x=[float(a) for a in xs], y=[curve[a] for a in xs], mode="lines+markers", name=t(f"caps.model_{n}"),
-                            line=dict(color=COLOURS[n], width=3), legendgroup=n, showlegend=col == 1, row=1, col=col)
-    # the current pose as one dotted line per panel, given as layout shapes at once (add_vline per
-    # subplot is slow in plotly: the densities it drew were a quarter of a loaded server's CPU)
-    marks = [dict(type="line", xref=f"x{i if i > 1 else ''}", yref=f"y{i if i > 1 else ''} domain", x0=float(now), x1=float(now),
-                  y0=0, y1=1, line=dict(dash="dot")) for i, (_, now, _) in enumerate(series.values(), start=1)]
-    fig.update_yaxes(range=[0, 1], row=1, col=1, title=t("caps.test_accuracy"))
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), shapes=marks)
-    st.plotly_chart(fig, width="stretch", key="why.pose")
+    spec = _pose_chart((card_stamp("capsnet"), card_stamp("cnn")), m, series)
+    # the current pose as one dotted line per panel (layout shapes: add_vline per subplot is slow in plotly)
+    now = {"rotation": angle, "scale": scale, "shear": shear}
+    show(with_shapes(spec, [vline(now[kind], f"x{i if i > 1 else ''}", f"y{i if i > 1 else ''} domain") for i, kind in enumerate(series, start=1)]),
+         width="stretch", key="why.pose")
     v = _verdicts()
     lines = [verdict_text(v[k]) for k in ("rotation", "scale", "shear") if k in v]
     n = next((v["why_capsules"]["samples"] for v in m.values() if "why_capsules" in v), None)
@@ -98,7 +110,7 @@ def _overlap(capsnet, cnn, x: np.ndarray, pred: int) -> None:
     if float(x.sum()) < MIN_INK:
         st.info(t("why.empty"))
         return
-    ex = W.overlap_example(capsnet, cnn, x, sample_digit(int(other), 0))
+    ex = shared(W.overlap_example, (capsnet, cnn), x, sample_digit(int(other), 0))
     size = image_size(170)
     a, b, c = st.columns([1, 1, 2])
     a.image(upscale(ex.image, size), caption=t("why.overlaid", a=pred, b=other))
@@ -125,7 +137,7 @@ def _parts(capsnet, cnn, x: np.ndarray, pred: int) -> None:
     if float(x.sum()) < MIN_INK:
         st.info(t("why.empty"))
         return
-    shown = W.parts_example(capsnet, cnn, x, pred)
+    shown = shared(W.parts_example, (capsnet, cnn), x, pred)
     for col, (name, (img, length, prob)) in zip(st.columns(len(shown)), shown.items()):
         with col:
             st.image(upscale(img, 140), width=image_size(150), caption=t(f"why.{name}"))

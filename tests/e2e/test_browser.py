@@ -376,8 +376,9 @@ def test_a_vertical_stroke_is_read_as_a_one(page, app_url):
 
 
 def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(browser, tmp_path):
-    """The replay's grids are sent after the lab is drawn (a lazy scrubber): once they are in,
-    a key press on the epoch slider shows another epoch's grid, with no rerun of the lab."""
+    """The replay's grids come after the lab is drawn (as one static file the browser fetches, the
+    committed epoch inline): once they are in, a key press on the epoch slider shows another
+    epoch's grid, with no rerun of the lab."""
     from conftest import write_replay
 
     from .conftest import lab_checkpoints, start_server
@@ -396,6 +397,7 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
         img = page.locator(".scrub:has(input[aria-label='Epoch']) .scrub-img")
         last = img.get_attribute("src")
         assert slider.input_value() == str(epochs - 1) and last.startswith("data:image/png")
+        page.locator(".scrub[data-frames='all']:has(input[aria-label='Epoch'])").wait_for(timeout=30_000)
         # the 8 x 8 grid fits its narrow column whole, and stays square
         box = img.bounding_box()
         column = page.locator("[data-testid='stColumn']").filter(has=slider).first.bounding_box()
@@ -406,6 +408,7 @@ def test_training_replay_arrives_after_the_page_and_then_scrubs_every_epoch(brow
             page.keyboard.press("ArrowLeft")
             shown.add(img.get_attribute("src"))
         assert len(shown | {last}) == epochs  # every epoch's own grid
+        assert all(src.startswith("blob:") for src in shown)  # cut from the static file, not sent in a message
         assert slider.evaluate("e => e === window.__epoch")  # kept, not drawn anew, when the frames came
         wait_idle(page)
         assert page.locator("[data-testid='stException']").count() == 0

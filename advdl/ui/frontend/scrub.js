@@ -17,6 +17,19 @@ function sliderRow() {
   return { row, name, out, input };
 }
 
+// A pack (advdl/ui/scrub.py: Pack): a slider's frames as one static file, fetched once per page
+// and kept; its PNGs are cut out as blobs and shown by object URLs.
+const packs = (window.__advdlPacks = window.__advdlPacks || {});
+function loadPack(p) {
+  if (!packs[p.url]) {
+    packs[p.url] = fetch(p.url)
+      .then((r) => { if (!r.ok) throw new Error(`${p.url}: ${r.status}`); return r.arrayBuffer(); })
+      .then((buf) => p.offsets.slice(0, -1).map((o, i) => URL.createObjectURL(new Blob([buf.slice(o, p.offsets[i + 1])], { type: 'image/png' }))))
+      .catch((e) => { delete packs[p.url]; throw e; });
+  }
+  return packs[p.url];
+}
+
 function strip(component, data) {
   const { parentElement, setStateValue } = component;
   const root = parentElement.querySelector('.scrub');
@@ -33,6 +46,15 @@ function strip(component, data) {
   // the rest at once, and the server sends them in a rerun of its own, after the page is drawn.
   const frames = data.sliders.map((s) => s.frames.map((f) => { if (!f) return ''; const im = new Image(); im.src = f; return im.src; }));
   if (data.pending) setTimeout(() => setStateValue('ready', true), 0);
+  // data-frames="all" once every frame is here (inline, or cut from the packs)
+  const complete = () => { root.dataset.frames = frames.every((f) => f.every(Boolean)) ? 'all' : 'some'; };
+  complete();
+  data.sliders.forEach((s, k) => {
+    if (!s.pack) return;
+    loadPack(s.pack)
+      .then((urls) => { urls.forEach((u, i) => { if (!frames[k][i]) frames[k][i] = u; }); complete(); })
+      .catch(() => setStateValue('nopack', true));  // the server sends the frames inline instead
+  });
   const fmt = (v, d) => Number(v).toFixed(d);
   // The sliders outlive a rerun (same <input> elements, new frames and values), so that a
   // keyboard focus, or a thumb the student is moving, survives the frames arriving (a lazy
