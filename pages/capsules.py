@@ -20,7 +20,7 @@ from advdl.ui.charts import cached, show
 from advdl.ui.models import capsule_statistics, capsule_votes, get_model, shared, stamp
 from advdl.ui.scrub import Slider, committed, reset, scrubber
 from advdl.ui.views import CAPS_CALIBRATED, CAPS_RANGES, CapsView
-from advdl.viz import diverging, dots_over, grid, histograms, png, scatter, upscale
+from advdl.viz import diverging, dots_over, grid, histograms, png, scatter, to_uint8, upscale
 from advdl.ui.routing import require_shell
 from advdl.ui import why_panel
 
@@ -67,13 +67,20 @@ def _perturb_view(capsnet, capsule: np.ndarray, cls: int) -> None:
     default = start if bounds and (moved_on or view.dims == CapsView.dims) else view.dims  # a link's dims, else the digit's own
     idx = committed("caps.dims", 16, default, basis=basis)
     offsets = values[np.arange(16), idx] - capsule
-    frames = shared(capsule_filmstrips, (capsnet,), capsule, cls, offsets, values - capsule[:, None])  # the opening view: every student's
+    frames = shared(_dimension_strips, (capsnet,), capsule, cls, offsets, values - capsule[:, None])  # the opening view: every student's
     shown = values if bounds else values - capsule[:, None]  # calibrated: the values; fixed: the offsets
     sliders = [Slider(t("caps.dim", i=d + 1), shown[d].round(3).tolist(), i, decimals=3 if bounds else 2) for d, i in enumerate(idx)]
     scrubber(list(frames), sliders, key="caps.dims", size=image_size(300), caption=t("caps.recon"), columns=4)
     views.publish(replace(view, dims=tuple(idx)))
     if bounds and not presenting():
         _densities(capsule_statistics(), cls, values[np.arange(16), idx])
+
+
+def _dimension_strips(capsnet, capsule: np.ndarray, cls: int, offsets: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The 16 dimensions' filmstrips as the scrubber shows them, uint8 (a quarter of float32's memory)."""
+    frames = to_uint8(capsule_filmstrips(capsnet, capsule, cls, offsets, steps))
+    frames.setflags(write=False)
+    return frames
 
 
 def _densities(stats, cls: int, current: np.ndarray) -> None:
@@ -94,7 +101,8 @@ def _walk_pictures(capsnet, x: np.ndarray, big: bool) -> tuple:
             "conv1": png(tile(w.conv1, 16, zoom=2)),
             "primary": png(tile(lengths, 8, scale=float(lengths.max()), low=float(lengths.min()), zoom=8)),
             "in_small": png(upscale(w.image, size(180))), "decoded": png(upscale(w.reconstruction, size(180)))}
-    return w, pics
+    # kept without Conv1's maps and kernels (their pictures are made): a few KB per digit, not 0.5 MB
+    return replace(w, kernels=np.empty((0, 9, 9), np.float32), conv1=np.empty((0, 20, 20), np.float32)), pics
 
 
 @cached

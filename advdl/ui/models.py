@@ -58,7 +58,9 @@ def get_model(name: str, show_error: bool = True) -> torch.nn.Module | None:
 
 
 # ----------------------------------------------------------------------------- shared results
-@st.cache_resource(show_spinner=False, max_entries=512)
+# A digit's results in the capsule lab are ~16 entries of a few KB to ~0.3 MB (pictures, strips):
+# a few digits' worth, so that a class drawing its own digits does not grow the server.
+@st.cache_resource(show_spinner=False, max_entries=96)
 def _shared(name: str, stamps: tuple, key: tuple, _fn, _models: tuple, _args: tuple):
     return _fn(*_models, *_args)
 
