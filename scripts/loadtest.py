@@ -94,6 +94,7 @@ class Stats:
         self.media_bytes = 0
         self.early_reruns = 0
         self.fits: list[dict] = []
+        self.heavy: list[dict] = []  # per inversion: whether it showed the queue's message, and the "busy" one
         self.timeline: list[tuple[float, str, float]] = []  # (when it ended, action, seconds)
         self.replicas: list[set[str]] = []  # per session, the replicas that answered it (behind the proxy)
 
@@ -166,7 +167,8 @@ async def lesson(s: Session, stats: Stats, rng: np.random.Generator, args, stage
         stage[0] = "gan: inversion"
         await act(s, stats, "open_gan", s.switch_page("gan", "lang=en"))
         await act(s, stats, "gan_source", s.set("gan.source", "Digit from another lab"))
-        await act(s, stats, "gan_inversion", s.click("gan.invert_go"))
+        run = await act(s, stats, "gan_inversion", s.click("gan.invert_go"))
+        stats.heavy.append({"queued": QUEUED in run.texts, "refused": BUSY in run.texts})
         await think(rng, args.think)
     stats.lessons += 1
 
@@ -246,6 +248,15 @@ COMMITS = {"gan_direction", "ae_strength", "caps_dimension", "caps_routing"}  # 
 HEAVY = {"gan_inversion"}
 
 
+def _english(key: str) -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "advdl" / "ui" / "locales" / "en.toml").read_text(encoding="utf-8"))[key]
+
+
+QUEUED, BUSY = _english("common.queued"), _english("common.busy")  # what a queued inversion shows (the lesson runs in English)
+
+
 def pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
@@ -306,7 +317,8 @@ async def run(args) -> dict:
         "invert_share": args.invert_share, "fit": args.fit, "wall_s": round(wall, 1),
         "lessons": stats.lessons, "actions": stats.actions, "errors": len(stats.errors), "error_samples": stats.errors[:20],
         "action_s": {"p50": pct(actions, 50), "p95": pct(actions, 95), "n": len(actions)},
-        "heavy_s": {"p50": pct(heavy, 50), "p95": pct(heavy, 95), "n": len(heavy)},
+        "heavy_s": {"p50": pct(heavy, 50), "p95": pct(heavy, 95), "n": len(heavy),
+                    "queued_with_message": sum(h["queued"] for h in stats.heavy), "told_busy": sum(h["refused"] for h in stats.heavy)},
         "by_action_s": {k: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)} for k, v in sorted(stats.latencies.items())},
         "early_reruns": stats.early_reruns,
         "replicas": _replicas(stats.replicas),
@@ -384,7 +396,8 @@ def main(argv=None) -> int:
     print(f"{a.sessions} sessions for {a.duration:.0f} s (think {a.think} s): {result['lessons']} lessons, "
           f"{result['actions']} actions, {result['errors']} errors")
     print(f"action until script_finished: p50 {act['p50']} s, p95 {act['p95']} s (heavy jobs apart: {sorted(HEAVY)}, "
-          f"p50 {result['heavy_s']['p50']} s, p95 {result['heavy_s']['p95']} s)")
+          f"p50 {result['heavy_s']['p50']} s, p95 {result['heavy_s']['p95']} s; {result['heavy_s']['queued_with_message']} "
+          f"queued with their message, {result['heavy_s']['told_busy']} told the server is busy)")
     for k, v in result["by_action_s"].items():
         print(f"  {k:20s} n={v['n']:5d}  p50 {v['p50']} s  p95 {v['p95']} s")
     if result["fits"]:

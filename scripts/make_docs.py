@@ -201,7 +201,9 @@ def _value(v) -> str:
             return f"{_number(v['p50_ms'])} ms" + (f" ({_number(v['p95_ms'])})" if v.get("p95_ms") != v["p50_ms"] else "") + (
                 f" · {_number(v['images_per_s'])} images/s" if v.get("images_per_s") else "")
         if "p50" in v and "p95" in v:
-            return f"{_number(v['p50'])} ({_number(v['p95'])}), n = {v.get('n', '?')}"
+            queued = (f"; {v['queued_with_message']} queued with their message, {v['told_busy']} told the server is busy"
+                      if "queued_with_message" in v else "")  # an inversion's wait for a free slot (loadtest.py)
+            return f"{_number(v['p50'])} ({_number(v['p95'])}), n = {v.get('n', '?')}{queued}"
         if "median_s" in v:
             return f"{_number(v['median_s'])} s ({_number(v['min_s'])}–{_number(v['max_s'])}, {v['runs']} runs)"
         if "median" in v:

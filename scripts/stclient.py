@@ -65,7 +65,7 @@ class Run:
     exceptions: list[str] = field(default_factory=list)
     bytes: int = 0
     fragment: bool = False
-    texts: list[str] = field(default_factory=list)  # the markdown drawn, in order
+    texts: list[str] = field(default_factory=list)  # the markdown, alerts and spinners drawn, in order
     metrics: dict[str, str] = field(default_factory=dict)  # st.metric: label -> value
     captions: list[str] = field(default_factory=list)  # the images' captions
 
@@ -177,6 +177,9 @@ class Session:
             d = msg.delta
             if d.WhichOneof("type") == "new_element":
                 self._element(d.new_element, d.fragment_id)
+            elif d.WhichOneof("type") == "new_transient":  # a spinner, shown while a block runs
+                for el in d.new_transient.elements:
+                    self._element(el, d.fragment_id)
         elif kind == "script_finished":
             self._finished.put_nowait(msg.script_finished)
         elif kind == "new_session":
@@ -203,6 +206,9 @@ class Session:
             return
         if which == "markdown":
             self._texts.append(el.markdown.body)
+            return
+        if which in ("alert", "spinner"):  # st.info / warning / error, st.spinner: kept among the texts
+            self._texts.append(el.alert.body if which == "alert" else el.spinner.text)
             return
         if which == "metric":
             self._metrics[el.metric.label] = el.metric.body

@@ -44,6 +44,7 @@ def test_widgets_by_key_a_slider_commit_and_untouched_widgets(app):
         assert "value=7 name=a" in moved.texts and "full_runs=2" in moved.texts
         named = await s.set("name", "b")
         assert "value=7 name=b" in named.texts  # the slider keeps its value
+        assert "working" in (await s.click("slow")).texts and "working" not in named.texts  # a spinner, while it showed
         with pytest.raises(ProtocolError, match="no option"):
             await s.set("name", "c")
         with pytest.raises(ProtocolError, match="no widget with key 'nope'"):
@@ -74,7 +75,7 @@ def test_page_switch_and_a_timed_fragment(app):
         s = Session(app)
         await s.open("first")
         second = await s.switch_page("second")
-        assert "second page" in second.texts and s.page_hash == s.pages["second"]
+        assert "second page" in second.texts and "a notice" in second.texts and s.page_hash == s.pages["second"]
         assert list(s.auto_reruns.values()) == [0.5]
         ticks = [await s.auto_rerun() for _ in range(3)]
         assert [r.texts for r in ticks] == [["ticks=2"], ["ticks=3"], ["ticks=4"]]

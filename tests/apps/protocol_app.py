@@ -1,5 +1,7 @@
 """A small two-page app for tests/test_stclient.py: keyed widgets, a fragment, a timed fragment,
-a button that raises, and markdown that says what the script saw."""
+a button that raises, one that shows a spinner, and markdown that says what the script saw."""
+
+import time
 
 import streamlit as st
 
@@ -10,6 +12,9 @@ def first():
     st.markdown(f"value={value} name={name}")
     if st.button("Boom", key="boom"):
         raise RuntimeError("boom")
+    if st.button("Slow", key="slow"):
+        with st.spinner("working"):  # shown after half a second
+            time.sleep(0.8)
 
     @st.fragment
     def part():
@@ -24,6 +29,7 @@ def first():
 
 def second():
     st.markdown("second page")
+    st.info("a notice")
 
     @st.fragment(run_every=0.5)
     def ticking():
