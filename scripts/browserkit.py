@@ -174,10 +174,13 @@ def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
         page.wait_for_timeout(10)
     drawn = max(shown, drew[-1][1])
     if page.locator("input[type=range][aria-label='Epoch']").count():
-        while not any(start > drawn and end is not None for start, end in script_runs(page)) or page.locator("[data-test-script-state='running']").count():
+        # every epoch's frame in the scrubber (scrub.js sets data-frames="all"): cut from the static
+        # file the page fetches, or sent by the rerun a lazy scrubber asks for
+        while not page.locator(".scrub[data-frames='all']:has(input[aria-label='Epoch'])").count():
             if time.time() > deadline:
                 raise TimeoutError("the training replay never received its frames")
             page.wait_for_timeout(10)
+        return drawn, max(drawn, page.evaluate("performance.timeOrigin + performance.now()") / 1000.0)
     ends = [e for _, e in script_runs(page) if e is not None]
     return drawn, max(drawn, ends[-1])
 
