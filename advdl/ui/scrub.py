@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -24,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
-from advdl.viz import to_uint8
+from advdl.viz import png, to_uint8
 
 FRONTEND = Path(__file__).parent / "frontend"
 HTML = '<div class="scrub"><figure class="scrub-fig"><img class="scrub-img" alt=""><figcaption class="scrub-cap"></figcaption></figure><div class="scrub-sliders"></div></div>'
@@ -80,16 +78,15 @@ def png_grey(u8: np.ndarray) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
+def frame_png(img: np.ndarray) -> bytes:
+    """A frame as PNG bytes: a grey one by :func:`png_grey`, a colour one by PIL."""
+    u8 = to_uint8(img)
+    return png_grey(u8) if u8.ndim == 2 else png(u8)
+
+
 def png_data_url(img: np.ndarray) -> str:
     """A small PNG data URL of a float image in [0, 1] (28 x 28 stays 28 x 28: the browser scales)."""
-    u8 = to_uint8(img)
-    if u8.ndim == 2:
-        data = png_grey(u8)
-    else:
-        buf = io.BytesIO()
-        Image.fromarray(u8).save(buf, format="PNG", optimize=False, compress_level=1)
-        data = buf.getvalue()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(frame_png(img)).decode("ascii")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -124,9 +121,7 @@ def write_pack(frames: np.ndarray, name: str, mtime: float | None = None, folder
     Last-Modified, which lets a browser keep it without asking again."""
     import os
 
-    a = np.asarray(frames)
-    urls = _encode_strip(a)
-    blobs = [base64.b64decode(u.split(",", 1)[1]) for u in urls]
+    blobs = [frame_png(f) for f in np.asarray(frames)]
     offsets = tuple(int(o) for o in np.cumsum([0, *map(len, blobs)]))
     path = folder / name
     try:

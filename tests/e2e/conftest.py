@@ -38,18 +38,18 @@ def browser():
         b.close()
 
 
+def _page_of(browser, height: int):
+    ctx = browser.new_context(viewport={"width": 1280, "height": height})
+    yield ctx.new_page()
+    ctx.close()
+
+
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+    yield from _page_of(browser, 900)
 
 
 @pytest.fixture
 def projector(browser):
     """A page the size of a classroom projector (1280 x 720)."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+    yield from _page_of(browser, 720)
