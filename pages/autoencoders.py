@@ -4,7 +4,6 @@ the latent map of the test set, a code to edit while dragging, and the noise swe
 from dataclasses import replace
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from advdl import checkpoints
@@ -12,8 +11,8 @@ from advdl.digits import NOISE_KINDS, add_noise
 from advdl.inference import code_filmstrips, encode, reconstruct, reconstruct_sweep
 from advdl.latent_map import FILENAME, LatentMap, knn_accuracy, trustworthiness
 from advdl.models import AUTOENCODERS
-from advdl.ui import views
-from advdl.ui.charts import cached, show, with_traces
+from advdl.ui import charts, views
+from advdl.ui.charts import cached, dots, picked_rows, show, with_layers
 from advdl.ui.digit_input import digit_input
 from advdl.ui.fit_panel import fit_panel, used_model
 from advdl.ui.i18n import t
@@ -28,7 +27,7 @@ from advdl.ui.routing import require_shell
 require_shell()
 
 EDIT_DIMS, EDIT_STEPS = 8, 21
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+COLORS = charts.CLASS_COLOURS  # the four models' curves and the ten classes' points
 
 st.title(t("ae.title"))
 views.current(AeView)  # the URL's view, on the page's first run
@@ -115,10 +114,9 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
     if sweep:
         st.subheader(t("ae.sweep"), anchor="sweep")
         spec = _sweep_chart(tuple((n, tuple(sorted(c.items()))) for n, c in sweep.items()), sweep)
-        here = [{"type": "scatter", "x": [strength], "y": [float(results[name].psnr)], "mode": "markers", "showlegend": False,
-                 "marker": {"size": 14, "symbol": "x", "color": COLORS[i]}}
+        here = [dots([strength], [float(results[name].psnr)], colour=COLORS[i], shape="cross", size=160, label=t(f"ae.{name}"))
                 for i, name in enumerate(sweep) if results and name in results and kind == "gaussian" and not use_clean]
-        show(with_traces(spec, here), width="stretch")
+        show(with_layers(spec, here), width="stretch")
         st.caption(t("ae.sweep_help"))
 
     if "ae_plain" in models and lmap is not None:
@@ -145,45 +143,35 @@ def _noise_view(models: dict, clean: np.ndarray | None, lmap: LatentMap | None) 
 
 
 @cached
-def _code_chart(name: str, code: np.ndarray) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(range(1, len(code) + 1)), y=code, marker_color="#0b57d0"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=t("ae.code_of", name=t(f"ae.{name}")), xaxis_title=t("caps.dimension"))
-    return fig
+def _code_chart(name: str, code: np.ndarray) -> dict:
+    return charts.bars({t(f"ae.{name}"): code}, range(1, len(code) + 1), x=t("caps.dimension"),
+                       title=t("ae.code_of", name=t(f"ae.{name}")), height=260, colours=["#0b57d0"])
 
 
 @cached
-def _sweep_chart(sweep: dict) -> go.Figure:
+def _sweep_chart(sweep: dict) -> dict:
     """The cards' PSNR against noise strength, one line per model."""
-    fig = go.Figure()
-    for i, (name, curve) in enumerate(sweep.items()):
-        sig = sorted(curve, key=float)
-        fig.add_scatter(x=[float(s) for s in sig], y=[curve[s] for s in sig], name=t(f"ae.{name}"), mode="lines+markers", line=dict(color=COLORS[i]))
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("ae.sigma"), yaxis_title="PSNR (dB)")
-    return fig
+    curves = {t(f"ae.{name}"): ([float(s) for s in sorted(c, key=float)], [c[s] for s in sorted(c, key=float)]) for name, c in sweep.items()}
+    return charts.lines(curves, x=t("ae.sigma"), y="PSNR (dB)", height=340, colours=COLORS[: len(curves)])
 
 
 @cached
-def _map_chart(name: str, coords: np.ndarray, labels: np.ndarray, axes) -> go.Figure:
+def _map_chart(name: str, coords: np.ndarray, labels: np.ndarray, axes) -> dict:
     """The test digits' codes on one 2-D map, a colour per class (the same for every student)."""
-    fig = go.Figure()
-    for c in range(10):
-        rows = np.flatnonzero(labels == c)
-        fig.add_scatter(x=coords[rows, 0], y=coords[rows, 1], mode="markers", name=str(c),
-                        marker=dict(size=5, color=COLORS[c], opacity=0.7), customdata=rows)
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), title=t(f"ae.map_title_{name}"),
-                      legend=dict(title=t("common.class"), orientation="h", y=-0.18), xaxis_title=axes[0], yaxis_title=axes[1])
-    return fig
+    by_class = {str(c): np.flatnonzero(labels == c) for c in range(10)}
+    return charts.scatter({c: (coords[rows, 0], coords[rows, 1]) for c, rows in by_class.items()}, x=axes[0], y=axes[1],
+                          title=t(f"ae.map_title_{name}"), height=460, colours=COLORS[:10], legend_title=t("common.class"),
+                          rows=by_class, select="pick")
 
 
 def _map_plot(name: str, coords: np.ndarray, lmap: LatentMap, you, axes) -> list[int]:
     """One 2-D map of the codes, the student's digit as a star; returns the rows clicked."""
     spec = _map_chart((name, lmap.path, lmap.stamp), name, coords, lmap.labels, axes)
     if you is not None:
-        spec = with_traces(spec, [{"type": "scatter", "x": [float(you[0])], "y": [float(you[1])], "mode": "markers", "name": t("ae.you"),
-                                   "marker": {"size": 20, "symbol": "star", "color": "#000", "line": {"color": "#fff", "width": 2}}}])
-    event = show(spec, width="stretch", on_select="rerun", selection_mode="points", key=f"ae.map.{name}")
-    points = [p for p in (event.selection.points if event else []) if "customdata" in p]
-    return [int(p["customdata"] if not isinstance(p["customdata"], list) else p["customdata"][0]) for p in points[:1]]
+        spec = with_layers(spec, [dots([you[0]], [you[1]], shape="M0,-1L0.24,-0.32L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.32Z",
+                                       size=400, label=t("ae.you"))])
+    event = show(spec, width="stretch", on_select="rerun", selection_mode="pick", key=f"ae.map.{name}")
+    return picked_rows(event, "pick")[:1]
 
 
 @st.fragment

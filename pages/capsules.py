@@ -5,14 +5,13 @@ Figure 4, and how routing by agreement settles."""
 from dataclasses import replace
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image
 import streamlit as st
 
 from advdl.capsule_layers import tile, walk
 from advdl.capsule_routing import ITERATIONS, trace, vote_plane
 from advdl.inference import capsule_filmstrips, classify, read_capsules, transform
-from advdl.ui import views
+from advdl.ui import charts, views
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
@@ -106,20 +105,17 @@ def _walk_pictures(capsnet, x: np.ndarray, big: bool) -> tuple:
 
 
 @cached
-def _vectors_chart(vectors: np.ndarray, row: int, col: int) -> go.Figure:
-    vec = go.Figure(go.Heatmap(z=vectors, colorscale="RdBu", zmid=0, colorbar=dict(thickness=10)))
-    vec.update_layout(height=300, margin=dict(l=5, r=5, t=30, b=5), title=t("caps.walk.vectors", r=row, c=col),
-                      xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("caps.walk.type")))
-    return vec
+def _vectors_chart(vectors: np.ndarray, row: int, col: int) -> dict:
+    """The 32 primary capsules' 8-D vectors at one grid position (types × dimensions)."""
+    return charts.heatmap(vectors, x=t("caps.dimension"), y=t("caps.walk.type"), xs=range(1, vectors.shape[1] + 1),
+                          title=t("caps.walk.vectors", r=row, c=col), height=300)
 
 
 @cached
-def _digit_caps_chart(digit: np.ndarray, lengths: np.ndarray) -> go.Figure:
-    hm = go.Figure(go.Heatmap(z=digit, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
-    hm.add_scatter(x=[17.2] * 10, y=list(range(10)), mode="markers+text", text=[f"{v:.2f}" for v in lengths], textposition="middle right",
-                   marker=dict(size=6 + 20 * lengths, color="#d93025"), showlegend=False, hoverinfo="skip")
-    hm.update_layout(height=320, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(title=t("caps.dimension"), dtick=1), yaxis=dict(title=t("common.class"), dtick=1))
-    return hm
+def _digit_caps_chart(digit: np.ndarray, lengths: np.ndarray) -> dict:
+    """The ten digit capsules (classes × 16 dimensions), each class labelled with its capsule's length."""
+    return charts.heatmap(digit, x=t("caps.dimension"), y=t("caps.walk.class_length"), xs=range(1, 17),
+                          ys=[f"{c} · {v:.2f}" for c, v in enumerate(lengths)], height=320)
 
 
 @st.fragment
@@ -198,24 +194,16 @@ def _routing_pictures(capsnet, x: np.ndarray, iters: int) -> tuple:
 
 
 @cached
-def _lengths_chart(lengths: np.ndarray, probs: np.ndarray | None) -> go.Figure:
+def _lengths_chart(lengths: np.ndarray, probs: np.ndarray | None) -> dict:
     """The capsules' lengths beside the CNN's probabilities, the longest capsule in red."""
-    pred = int(lengths.argmax())
-    fig = go.Figure()
-    fig.add_bar(x=list(range(10)), y=lengths, name=t("caps.length_series"),
-                marker_color=["#d93025" if i == pred else "#5f6368" for i in range(10)])
-    if probs is not None:
-        fig.add_bar(x=list(range(10)), y=probs, name=t("caps.cnn_series"), marker_color="#8ab4f8")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=t("caps.lengths"), barmode="group",
-                      xaxis=dict(dtick=1, title=t("common.class")), yaxis=dict(range=[0, 1]), legend=dict(orientation="h", y=-0.25))
-    return fig
+    groups = {t("caps.length_series"): lengths, **({t("caps.cnn_series"): probs} if probs is not None else {})}
+    return charts.bars(groups, range(10), x=t("common.class"), title=t("caps.lengths"), height=320, y_domain=(0, 1),
+                       colours=["#5f6368", "#8ab4f8"][: len(groups)], highlight=(int(lengths.argmax()), "#d93025"))
 
 
 @cached
-def _capsules_chart(capsules: np.ndarray) -> go.Figure:
-    hm = go.Figure(go.Heatmap(z=capsules, x=list(range(1, 17)), y=list(range(10)), colorscale="RdBu", zmid=0))
-    hm.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=t("caps.dimension"), yaxis=dict(title=t("common.class"), dtick=1))
-    return hm
+def _capsules_chart(capsules: np.ndarray) -> dict:
+    return charts.heatmap(capsules, x=t("caps.dimension"), y=t("common.class"), xs=range(1, 17), height=360)
 
 
 def _figure4(capsnet, capsule: np.ndarray, cls: int, steps: np.ndarray) -> tuple[bytes, bytes]:

@@ -5,14 +5,13 @@ from one digit to another, the latent of a drawing, and the replay of training."
 from dataclasses import replace
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from advdl.gan_tools import DIRECTION_STEPS as STEPS
 from advdl.gan_tools import CANDIDATES, INVERSION_RESTARTS, INVERSION_STEPS, N_DIRECTIONS, OPENING_MORPH, gif_bytes, interpolate, invert, seed_latent
 from advdl.inference import classify_batch, generate, realness
-from advdl.ui import views
-from advdl.ui.charts import cached, show, vline, with_shapes
+from advdl.ui import charts, views
+from advdl.ui.charts import cached, rule, show, with_layers
 from advdl.ui.digit_input import digit_input
 from advdl.ui.i18n import t
 from advdl.ui.shell import image_size, presenting
@@ -110,28 +109,23 @@ def _replay_view() -> None:
                  packs=[gan_replay_pack()])
     epoch = committed("gan.replay", 1, len(grids) - 1)[0] + 1
     with b:
-        show(with_shapes(_losses_chart((stamp(gan),), rows), [vline(epoch)]), width="stretch")
+        show(with_layers(_losses_chart((stamp(gan),), rows), [rule(epoch)]), width="stretch")
 
 
 @cached
-def _losses_chart(rows: list[dict]) -> go.Figure:
+def _losses_chart(rows: list[dict]) -> dict:
     """D's and G's loss per epoch of the shipped GAN's training (the same for every student)."""
-    fig = go.Figure()
-    for col, name in [("loss_d", "D"), ("loss_g", "G")]:
-        fig.add_scatter(x=[r["epoch"] for r in rows], y=[r.get(col) for r in rows], name=name, mode="lines+markers")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.losses"), xaxis_title=t("gan.epoch"), yaxis_title=t("common.loss"))
-    return fig
+    epochs = [r["epoch"] for r in rows]
+    return charts.lines({name: (epochs, [r.get(col) for r in rows]) for col, name in [("loss_d", "D"), ("loss_g", "G")]},
+                        x=t("gan.epoch"), y=t("common.loss"), title=t("gan.losses"), height=320)
 
 
 @cached
-def _morph_chart(positions: list[float], p: np.ndarray) -> go.Figure:
+def _morph_chart(positions: list[float], p: np.ndarray) -> dict:
     """The CNN's probability of each class along the morph (classes that pass 5 % somewhere)."""
-    fig = go.Figure()
-    for c in range(10):
-        if p[:, c].max() > 0.05:
-            fig.add_scatter(x=positions, y=p[:, c], name=str(c), mode="lines+markers")
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title=t("gan.morph_probs"), xaxis_title=t("gan.position"), yaxis=dict(range=[0, 1], title=t("common.prob")))
-    return fig
+    shown = [c for c in range(10) if p[:, c].max() > 0.05]
+    return charts.lines({str(c): (positions, p[:, c]) for c in shown}, x=t("gan.position"), y=t("common.prob"),
+                        title=t("gan.morph_probs"), y_domain=(0, 1), colours=[charts.CLASS_COLOURS[c] for c in shown])
 
 
 if gan is not None:

@@ -185,6 +185,42 @@ def gan_lab_drawn(page, timeout_s: float = 60.0) -> tuple[float, float]:
     return drawn, max(drawn, ends[-1])
 
 
+# Added to a page before it loads: notes (epoch ms) the last change of what the viewport shows
+# (its images, with their pixels, in the document or a component's shadow root; its charts, as
+# Vega draws them; canvases), so that a first drawing is timed the same way for the lab and for the bare app.
+DRAWN_LOG_JS = """
+window.__advdlDrawn = 0;
+(() => {
+  let sig = '';
+  const since = performance.now();
+  const timer = setInterval(() => {
+    const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+    const shown = roots.flatMap(r => [...r.querySelectorAll('img, svg.marks, canvas')]).filter(e => {
+      const b = e.getBoundingClientRect();
+      return b.width > 0 && b.bottom > 0 && b.top < innerHeight && (e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0));
+    });
+    const s = shown.map(e => e.tagName === 'IMG' ? e.src.length + e.src.slice(-48) : e.tagName).join('|');
+    if (s !== sig) { sig = s; window.__advdlDrawn = performance.timeOrigin + performance.now(); }
+    if (performance.now() - since > 60000) clearInterval(timer);
+  }, 20);
+})();
+"""
+
+
+def page_drawn(page, timeout_s: float = 60.0, quiet_ms: int = 1000) -> float:
+    """After opening a page: when (time.time() seconds) it was drawn: the viewport's last image or
+    chart shown, once the page is idle and nothing changed for ``quiet_ms``, and the script run
+    that drew it ended (the last run started before it; a later run that changed nothing in view,
+    such as a lazy scrubber's, does not count). Needs STATE_LOG_JS and DRAWN_LOG_JS added before
+    the page loaded."""
+    first = first_run_end(page, timeout_s)
+    wait_idle(page, timeout_s * 1000)
+    page.wait_for_timeout(quiet_ms)
+    shown = page.evaluate("window.__advdlDrawn") / 1000.0
+    drew = [e for s, e in script_runs(page) if s <= shown and e is not None]
+    return max(shown, drew[-1] if drew else first)
+
+
 class RunWatcher:
     def __init__(self, page) -> None:
         self.finished = 0  # script runs ended since the watcher was attached

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,19 @@ def checkpoint_env(monkeypatch):
         return path
 
     return use
+
+
+@functools.cache
+def _vega_lite_schema():
+    import jsonschema
+
+    # the Vega-Lite version Streamlit's frontend draws with, as altair (a Streamlit dependency) ships it
+    return jsonschema.Draft7Validator(json.loads((files("altair") / "vegalite/v6/schema/vega-lite-schema.json").read_text()))
+
+
+def vega_lite_errors(spec: dict) -> list[str]:
+    """What makes ``spec`` an invalid Vega-Lite spec (the browser would draw an error box instead)."""
+    return [f"{list(e.path)}: {e.message[:200]}" for e in _vega_lite_schema().iter_errors(json.loads(json.dumps(spec)))]
 
 
 def run_page(page: str, lang: str = "en", timeout: float = 120, query: dict | None = None):

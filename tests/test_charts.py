@@ -6,9 +6,8 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io as pio
-import plotly.tools
+import pytest
+from conftest import vega_lite_errors as _errors
 
 from advdl.ui import charts, models
 
@@ -19,7 +18,7 @@ def test_a_cached_chart_is_built_once_per_key_and_language(monkeypatch):
     @charts.cached
     def line(ys):
         built.append(tuple(ys))
-        return go.Figure(go.Scatter(y=list(ys)))
+        return charts.lines({"a": (range(len(ys)), ys)}, x="x", y="y")
 
     language = {"now": "en"}
     monkeypatch.setattr(charts, "lang", lambda: language["now"])
@@ -28,20 +27,65 @@ def test_a_cached_chart_is_built_once_per_key_and_language(monkeypatch):
     assert line(("k", 1), [9, 9, 9]) is first and built == [(1, 2, 3)]  # the key names the content
     language["now"] = "zh"
     assert line(("k", 1), [1, 2, 3]) is not first and len(built) == 2  # labels differ by language
-    assert list(line(("k", 2), [4, 5])["data"][0]["y"]) == [4, 5]
+    assert [v["y"] for v in line(("k", 2), [4, 5])["layer"][0]["data"]["values"]] == [4, 5]
 
 
-def test_additions_leave_the_kept_chart_as_it_was_and_plotly_reads_the_result():
-    kept = go.Figure(go.Scatter(x=[0, 1], y=[1, 2])).update_layout(shapes=[charts.vline(0.5)]).to_dict()
+def _every_chart() -> dict[str, dict]:
+    rng = np.random.default_rng(0)
+    curve = charts.lines({"D": ([1, 2, 3], [0.5, None, 0.7]), "G": ([1, 2, 3], [1.0, 2.0, np.nan])}, x="epoch", y="loss", y_domain=(0, 1))
+    scatter = charts.scatter({"0": ([1, 2], [3, 4]), "1": ([5], [6])}, x="PC 1", y="PC 2", rows={"0": [7, 8], "1": [9]}, select="pick")
+    return {
+        "lines": charts.with_layers(curve, [charts.rule(2)]),
+        "bars": charts.bars({"caps": rng.random(10), "cnn": rng.random(10)}, range(10), x="class", highlight=(3, "#d93025")),
+        "heatmap": charts.heatmap(rng.normal(size=(10, 16)), x="dimension", y="class", xs=range(1, 17)),
+        "scatter": charts.with_layers(scatter, [charts.dots([1.5], [3.5], shape="cross", label="you"), charts.dots([1], [2], text=["0.50"])]),
+    }
+
+
+@pytest.mark.parametrize("name", ["lines", "bars", "heatmap", "scatter"])
+def test_every_kind_of_chart_is_a_valid_vega_lite_spec(name):
+    assert _errors(_every_chart()[name]) == []
+
+
+def test_the_schema_check_catches_a_broken_spec():
+    broken = charts.lines({"a": ([0, 1], [1, 2])}, x="x", y="y")
+    broken["layer"][0]["mark"]["type"] = "lines"
+    assert _errors(broken)
+
+
+def test_chart_values_keep_their_order_gaps_and_marks():
+    c = _every_chart()
+    values = c["lines"]["layer"][0]["data"]["values"]
+    assert [(v["series"], v["x"], v["y"]) for v in values] == [("D", 1, 0.5), ("D", 2, None), ("D", 3, 0.7),
+                                                               ("G", 1, 1.0), ("G", 2, 2.0), ("G", 3, None)]  # None and NaN: gaps
+    assert c["lines"]["layer"][1]["data"]["values"] == [{"x": 2.0}]  # the marked epoch
+    bars = c["bars"]["layer"][0]
+    assert bars["encoding"]["xOffset"]["field"] == "series"  # two groups side by side
+    assert [v["hi"] for v in bars["data"]["values"]].index(True) == 3 and sum(v["hi"] for v in bars["data"]["values"]) == 1
+    cells = c["heatmap"]["layer"][0]
+    assert len(cells["data"]["values"]) == 160 and cells["encoding"]["color"]["scale"]["domainMid"] == 0
+    assert cells["encoding"]["x"]["sort"] == list(range(1, 17))
+    assert [v["row"] for v in c["scatter"]["layer"][0]["data"]["values"]] == [7, 8, 9]
+    assert [p["name"] for p in c["scatter"]["layer"][0]["params"]] == ["pick"]
+
+
+def test_additions_leave_the_kept_chart_as_it_was():
+    kept = charts.lines({"a": ([0, 1], [1, 2])}, x="x", y="y")
     before = copy.deepcopy(kept)
-    star = {"type": "scatter", "x": [0.2], "y": [1.5], "mode": "markers"}
-    spec = charts.with_shapes(charts.with_traces(kept, [star]), [charts.vline(0.8)])
-    assert kept == before
-    assert len(spec["data"]) == 2 and [s["x0"] for s in spec["layout"]["shapes"]] == [0.5, 0.8]
-    # what st.plotly_chart does with a figure: its dict, then JSON; and the dict is a valid figure
-    figure = plotly.tools.return_figure_from_figure_or_data(charts.Spec(spec), validate_figure=True)
-    assert figure is spec and '"x0":0.8' in pio.to_json(figure, validate=False)
-    assert len(go.Figure(spec).data) == 2
+    spec = charts.with_layers(charts.with_layers(kept, [charts.rule(0.5)]), [charts.dots([0.2], [1.5])])
+    assert kept == before and len(spec["layer"]) == 3
+
+
+class _Event:
+    def __init__(self, selection) -> None:
+        self.selection = selection
+
+
+def test_picked_rows_reads_a_click_on_a_point():
+    assert charts.picked_rows(_Event({"pick": [{"row": 12}]}), "pick") == [12]
+    assert charts.picked_rows(_Event({"pick": []}), "pick") == []
+    assert charts.picked_rows(_Event({}), "pick") == [] and charts.picked_rows(None, "pick") == []
+    assert charts.picked_rows(_Event({"pick": [{"x": 1.0}, "junk"]}), "pick") == []  # no row: nothing picked
 
 
 class _Model:

@@ -33,7 +33,7 @@ def test_a_run_trains_shows_its_progress_and_compares_with_the_shipped_model(ran
     run = at.session_state["aefit.run"]
     assert run.state == "done" and len(run.history) == 2 and not at.exception
     assert len(at.success) == 1 and ("0." in at.success[0].value)
-    assert at.get("plotly_chart") and len(at.get("plotly_chart")) >= 2  # the curves, and the 2-D codes
+    assert at.get("vega_lite_chart") and len(at.get("vega_lite_chart")) >= 2  # the curves, and the 2-D codes
     at.button(key="aefit.use").click().run()
     assert not at.exception
     assert at.session_state["aefit.used"][0] is run.model

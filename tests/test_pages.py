@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ae_panel, component_payload, run_page
+from conftest import ae_panel, component_payload, run_page, vega_lite_errors
 
 from advdl.models import MODELS
 
@@ -84,9 +84,9 @@ def test_capsule_page_reads_a_sample_and_rotates(random_checkpoints, checkpoint_
     checkpoint_env(random_checkpoints)
     at = run_page("capsules")
     assert at.metric[0].label == "CapsNet reads (capsule length)"
-    before = at.get("plotly_chart")[0].proto.spec  # the capsule lengths
+    before = at.get("vega_lite_chart")[0].proto.spec  # the capsule lengths
     at.slider(key="caps.rotation").set_value(45).run()
-    assert not at.exception and at.get("plotly_chart")[0].proto.spec != before
+    assert not at.exception and at.get("vega_lite_chart")[0].proto.spec != before
     assert at.get("download_button")[0].proto.label == "Download Figure 4 (PNG)"
 
 
@@ -301,13 +301,14 @@ def test_capsule_lab_shows_accuracy_under_rotation_from_the_cards(random_checkpo
     at = run_page("capsules")
     at.slider(key="caps.rotation").set_value(45).run()
     assert not at.exception
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    pose = [f for f in specs if "Rotation (degrees)" in json.dumps(f["layout"].get("annotations", ""))]
-    assert len(pose) == 1
-    traces = pose[0]["data"]  # no "why capsules" figures in these cards: rotation alone
-    assert [tr["name"] for tr in traces] == ["CapsNet", "CNN baseline"]
-    assert traces[0]["y"] == [curve[str(a)] for a in range(-60, 61, 15)]
-    assert pose[0]["layout"]["shapes"][0]["x0"] == 45  # the current rotation is marked
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    pose = [f for f in specs if f.get("title") in ("Rotation (degrees)", "Scale", "Shear (degrees)")]
+    assert len(pose) == 1 and pose[0]["title"] == "Rotation (degrees)"  # no "why capsules" figures in these cards: rotation alone
+    curves, marked = pose[0]["layer"]
+    points = curves["data"]["values"]
+    assert [p["series"] for p in points[:: len(curve)]] == ["CapsNet", "CNN baseline"]
+    assert [p["y"] for p in points if p["series"] == "CapsNet"] == [curve[str(a)] for a in range(-60, 61, 15)]
+    assert marked["mark"]["type"] == "rule" and marked["data"]["values"] == [{"x": 45.0}]  # the current rotation is marked
 
 
 def _why(caps_parts: float, cnn_parts: float, both: tuple[float, float]) -> dict:
@@ -463,3 +464,13 @@ def test_capsule_lab_says_so_when_no_capsule_is_long(random_checkpoints, checkpo
     checkpoint_env(checkpoints.ROOT / "checkpoints")
     at = run_page("capsules")
     assert not at.exception and not any("Every capsule is short" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", ["autoencoders", "capsules"])  # the GAN lab's need a trained GAN: test_charts.py
+def test_every_chart_a_lab_draws_is_a_valid_vega_lite_spec(page, random_checkpoints, checkpoint_env):
+    checkpoint_env(random_checkpoints)
+    at = run_page(page)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert not at.exception and specs
+    assert {i: vega_lite_errors(s) for i, s in enumerate(specs) if vega_lite_errors(s)} == {}
+

@@ -18,12 +18,12 @@ import time
 import uuid
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from advdl.ae_fit import ARCHS, BATCHES, CODE_SIZES, MAX_EPOCHS, RATES, VAL_SHARES, Fit, FitConfig, FitError, bce
 from advdl.data import load_subset
 from advdl.gan_training import PlayerPool
+from advdl.ui import charts
 from advdl.ui.i18n import t
 from advdl.viz import grid
 
@@ -194,29 +194,21 @@ def _draw(shipped_plain) -> None:
                                       batches=run.batches_per_epoch * run.config.epochs))
     left, right = st.columns([3, 2])
     with left:
-        fig = go.Figure()
-        if run.batch_losses:
-            xs = (np.arange(len(run.batch_losses)) + 1) / run.batches_per_epoch
-            fig.add_scatter(x=xs, y=run.smoothed(), name=t("fit.batch_curve"), mode="lines", line=dict(color="#9aa0a6"))
-        if run.history:
-            ep = [h[0] for h in run.history]
-            fig.add_scatter(x=ep, y=[h[1] for h in run.history], name=t("fit.train_loss"), mode="lines+markers")
-            fig.add_scatter(x=ep, y=[h[2] for h in run.history], name=t("fit.val_loss"), mode="lines+markers")
-        fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=t("fit.epoch"), yaxis_title="BCE",
-                          legend=dict(orientation="h", y=-0.3))
-        st.plotly_chart(fig, width="stretch", key="aefit.curve")
+        xs = (np.arange(len(run.batch_losses)) + 1) / run.batches_per_epoch
+        ep = [h[0] for h in run.history]
+        curves = {t("fit.batch_curve"): (xs, run.smoothed() if run.batch_losses else []),
+                  t("fit.train_loss"): (ep, [h[1] for h in run.history]), t("fit.val_loss"): (ep, [h[2] for h in run.history])}
+        spec = charts.lines(curves, x=t("fit.epoch"), y="BCE", height=300, colours=["#9aa0a6", "#0b57d0", "#d93025"], points=False)
+        st.vega_lite_chart(spec=spec, width="stretch", key="aefit.curve")
     with right:
         rows = np.concatenate([run.shown[:, 0].numpy(), run.before, run.reconstruct(run.shown)])
         st.image(grid(rows, nrow=len(run.shown), pad=1), width="stretch", caption=t("fit.rows"))
         codes = run.codes()
         if codes is not None:
-            cf = go.Figure()
             labels = run.y_val.numpy()
-            for k in range(10):
-                m = labels == k
-                cf.add_scatter(x=codes[m, 0], y=codes[m, 1], mode="markers", name=str(k), marker=dict(size=5))
-            cf.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=t("fit.codes2d"))
-            st.plotly_chart(cf, width="stretch", key="aefit.codes")
+            spec = charts.scatter({str(k): (codes[labels == k, 0], codes[labels == k, 1]) for k in range(10)}, x="1", y="2",
+                                  title=t("fit.codes2d"), height=260, legend_title=t("common.class"))
+            st.vega_lite_chart(spec=spec, width="stretch", key="aefit.codes")
     if run.state != "running":
         _result(run, shipped_plain)
         if was_running:

@@ -213,7 +213,7 @@ def gan_replay_pack():
 
 
 # Seconds the warm-up's second part waits after a first run has ended: the first browser is then
-# loading the frontend's code for what the run drew (dozens of chunks and the plotly bundle) from
+# loading the frontend's code for what the run drew (dozens of chunks) from
 # this server and asking for the replay's frames; run beside them, the second part made those
 # responses several times slower (bench.py's cold start, with and without the settle).
 SETTLE_S = 2.0
@@ -268,9 +268,6 @@ def warm_up(first_run: threading.Event | None = None, wait_s: float = 30.0, stop
             _encode_strip(np.asarray(strip))  # the same bytes the page asks for: a cache hit
     import pandas  # noqa: F401 - app.py imports them in every run (see there): a first run that
     import pyarrow  # noqa: F401   comes while this thread imports them waits for it
-    import plotly.graph_objects as go
-
-    go.Figure(go.Scatter(x=[0], y=[0])).update_layout(height=100)  # plotly loads its validators once
     try:  # compiles Streamlit's emoji pattern, which a first run would wait for; a private helper, so optional
         from streamlit.string_util import validate_icon_or_emoji
 

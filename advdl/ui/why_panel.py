@@ -11,7 +11,8 @@ import streamlit as st
 from advdl import why_capsules as W
 from advdl.ui.digit_input import sample_digit
 from advdl.ui.i18n import t
-from advdl.ui.charts import cached, show, vline, with_shapes
+from advdl.ui import charts
+from advdl.ui.charts import cached, rule, show, with_layers
 from advdl.ui.models import card_stamp, get_card, shared
 from advdl.ui.shell import image_size, presenting
 from advdl.viz import upscale
@@ -39,22 +40,19 @@ def _pose_series(m: dict[str, dict]) -> dict[str, tuple[dict, str]]:
 
 
 @cached
-def _pose_chart(m: dict[str, dict], series: dict[str, tuple[dict, str]]):
-    """The two models' accuracy curves, a panel per pose experiment (the same for every student)."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=len(series), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[s[1] for s in series.values()])
-    for col, (kind, (curves, _)) in enumerate(series.items(), start=1):
+def _pose_charts(m: dict[str, dict], series: dict[str, tuple[dict, str]]) -> list[dict]:
+    """The two models' accuracy curves, a chart per pose experiment (the same for every student)."""
+    specs = []
+    for kind, (curves, label) in series.items():
+        lines = {}
         for n, curve in curves.items():
             if kind != "rotation" and "test_accuracy" in m[n]:  # the unchanged digit: the test accuracy
                 curve = {**curve, "1" if kind == "scale" else "0": m[n]["test_accuracy"]}
             xs = sorted(curve, key=float)
-            fig.add_scatter(x=[float(a) for a in xs], y=[curve[a] for a in xs], mode="lines+markers", name=t(f"caps.model_{n}"),
-                            line=dict(color=COLOURS[n], width=3), legendgroup=n, showlegend=col == 1, row=1, col=col)
-    fig.update_yaxes(range=[0, 1], row=1, col=1, title=t("caps.test_accuracy"))
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig
+            lines[t(f"caps.model_{n}")] = ([float(a) for a in xs], [curve[a] for a in xs])
+        specs.append(charts.lines(lines, x=label, y=t("caps.test_accuracy"), title=label, y_domain=(0, 1), height=260,
+                                  colours=[COLOURS[n] for n in curves]))
+    return specs
 
 
 def verdict_text(v: W.Verdict) -> str:
@@ -78,11 +76,11 @@ def pose_curves(angle: float, scale: float, shear: float) -> None:
     if not series:
         st.info(t("why.no_metrics"))
         return
-    spec = _pose_chart((card_stamp("capsnet"), card_stamp("cnn")), m, series)
-    # the current pose as one dotted line per panel (layout shapes: add_vline per subplot is slow in plotly)
+    specs = _pose_charts((card_stamp("capsnet"), card_stamp("cnn")), m, series)
     now = {"rotation": angle, "scale": scale, "shear": shear}
-    show(with_shapes(spec, [vline(now[kind], f"x{i if i > 1 else ''}", f"y{i if i > 1 else ''} domain") for i, kind in enumerate(series, start=1)]),
-         width="stretch", key="why.pose")
+    for col, kind, spec in zip(st.columns(len(specs)), series, specs):
+        with col:  # the current pose, a dotted line
+            show(with_layers(spec, [rule(now[kind])]), width="stretch", key=f"why.pose.{kind}")
     v = _verdicts()
     lines = [verdict_text(v[k]) for k in ("rotation", "scale", "shear") if k in v]
     n = next((v["why_capsules"]["samples"] for v in m.values() if "why_capsules" in v), None)

@@ -311,16 +311,16 @@ def test_noise_strength_changes_all_five_images_while_dragging(page, app_url):
 def test_clicking_the_latent_map_shows_that_digit(page, app_url):
     page.goto(f"{app_url}/autoencoders?lang=en")
     wait_idle(page)
-    plot = page.locator(".js-plotly-plot").filter(has=page.locator("text=PC 1")).first
+    plot = page.locator("[data-testid='stVegaLiteChart']").filter(has=page.locator("text=PC 1")).first
     plot.scroll_into_view_if_needed()
     plot.wait_for(state="visible")
     page.wait_for_timeout(500)
-    # pixel position of the class-3 point farthest from any other point (so that the click hits
-    # it and nothing else), from plotly's own axes
+    # the centre of the class-3 point farthest from any other point (so that the click hits it
+    # and nothing else), from the points Vega drew (each an SVG path labelled with its fields)
     xy = plot.evaluate(
-        """(gd) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-                     const px = (d, i) => [r.left + xa._offset + xa.l2p(d.x[i]), r.top + ya._offset + ya.l2p(d.y[i])];
-                     const all = gd._fullData.filter(d => /^[0-9]$/.test(d.name)).flatMap(d => Array.from(d.x, (_, i) => [d.name, px(d, i)]));
+        """(el) => { const all = [...el.querySelectorAll("g.mark-symbol path[aria-label*='Class: ']")].map(p => {
+                       const r = p.getBoundingClientRect();
+                       return [p.getAttribute('aria-label').split('Class: ')[1], [r.left + r.width / 2, r.top + r.height / 2]]; });
                      let best = null, far = -1;
                      for (const [c, p] of all) { if (c !== '3') continue;
                        const near = Math.min(...all.filter(([, q]) => q !== p).map(([, q]) => Math.hypot(p[0] - q[0], p[1] - q[1])));
