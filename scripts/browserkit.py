@@ -193,7 +193,9 @@ window.__advdlDrawn = 0;
 (() => {
   let sig = '';
   const since = performance.now();
-  const timer = setInterval(() => {
+  // once per frame, when the browser lays the page out anyway (a timer would force extra layouts
+  // of a page still being built, and slow a big page more than a small one)
+  const look = () => {
     const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
     const shown = roots.flatMap(r => [...r.querySelectorAll('img, svg.marks, canvas')]).filter(e => {
       const b = e.getBoundingClientRect();
@@ -201,8 +203,9 @@ window.__advdlDrawn = 0;
     });
     const s = shown.map(e => e.tagName === 'IMG' ? e.src.length + e.src.slice(-48) : e.tagName).join('|');
     if (s !== sig) { sig = s; window.__advdlDrawn = performance.timeOrigin + performance.now(); }
-    if (performance.now() - since > 60000) clearInterval(timer);
-  }, 20);
+    if (performance.now() - since < 60000) requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
 })();
 """
 
