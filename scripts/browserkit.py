@@ -226,12 +226,29 @@ def page_drawn(page, timeout_s: float = 60.0, quiet_ms: int = 1000) -> float:
 
 class RunWatcher:
     def __init__(self, page) -> None:
+        self.ws = None
         self.finished = 0  # script runs ended since the watcher was attached
         self.last = 0.0  # time.perf_counter() when the latest one ended
         page.on("websocket", self._attach)
 
     def _attach(self, ws) -> None:
+        self.ws = ws
         ws.on("framereceived", self._frame)
+
+    def wait_past(self, finished: int, timeout_s: float = 30.0) -> None:
+        """Until more than ``finished`` runs have ended. Waits on the socket's next frames (no
+        polling: a loop of short timeouts would keep Playwright's driver and this process busy,
+        taking CPU from a server on the same cores while it works)."""
+        deadline = time.perf_counter() + timeout_s
+        while self.finished <= finished:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no script run ended within {timeout_s} s")
+            try:
+                self.ws.wait_for_event("framereceived", timeout=left * 1000)
+            except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError: checked by the loop
+                if "Timeout" not in type(exc).__name__:
+                    raise
 
     def _frame(self, payload) -> None:
         # script_finished is a tiny message; the big ones (images, figures) need no parsing

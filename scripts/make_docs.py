@@ -78,6 +78,7 @@ LABELS = {
     "server.capsnet_layer_walk": "CapsNet layer walk, one digit (every stage's arrays)",
     "server.capsnet_routing_trace_5_iterations": "CapsNet routing traced over 5 iterations, one digit",
     "server.gan_direction_filmstrips_8x41": "GAN filmstrips, 8 directions × 41 steps",
+    "server.gan_direction_filmstrips_8x41_preview": "GAN filmstrips, 8 × 41, as previews (bfloat16 where the CPU has it)",
     "server.gan_inversion_candidate_pool_once": "GAN inversion's candidate pool (once per server)",
     "server.gan_inversion_100x4_nearest_starts": "GAN inversion: 100 steps from the 4 nearest candidates",
     "server.page_run_after_commit_gan_direction": "the page's run after a slider commit (AppTest): GAN direction",

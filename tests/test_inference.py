@@ -68,7 +68,7 @@ def test_generate_split_gives_one_batchs_images_from_threads(monkeypatch):
     z = np.random.default_rng(1).standard_normal((130, 100)).astype(np.float32)
     whole = generate(gan, z)
     names = []
-    monkeypatch.setattr(inference, "generate", lambda g, zz: names.append(threading.current_thread().name) or generate(g, zz))
+    monkeypatch.setattr(inference, "generate", lambda g, zz, preview=False: names.append(threading.current_thread().name) or generate(g, zz))
     out = inference.generate_split(gan, z, parts=3)
     assert sorted(names) == ["MainThread", "advdl-generate", "advdl-generate"]
     assert out.shape == (130, 28, 28)
@@ -76,6 +76,41 @@ def test_generate_split_gives_one_batchs_images_from_threads(monkeypatch):
     names.clear()
     inference.generate_split(gan, z[:40], parts=3)  # too few for slices: one batch
     assert names == ["MainThread"]
+
+def test_preview_frames_are_bfloat16_in_every_thread_and_close_to_float32(monkeypatch):
+    """Previews run in bfloat16 where the CPU has it, in the helper threads too (autocast is per
+    thread), and stay within a few of 255 grey levels of the float32 images."""
+    import threading
+
+    from advdl import inference
+
+    monkeypatch.setattr(inference, "bf16_native", lambda: True)
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    seen = []
+    gan.generator.net[0].register_forward_hook(lambda m, i, o: seen.append((threading.current_thread().name, o.dtype)))
+    z = np.random.default_rng(2).standard_normal((96, 100)).astype(np.float32)
+    exact = generate(gan, z)
+    assert {d for _, d in seen} == {torch.float32}
+    seen.clear()
+    fast = inference.generate_split(gan, z, parts=3, preview=True)
+    assert sorted(n for n, _ in seen) == ["MainThread", "advdl-generate", "advdl-generate"]
+    assert {d for _, d in seen} == {torch.bfloat16}
+    assert fast.dtype == np.float32 and fast.shape == exact.shape
+    levels = np.abs(np.round(fast * 255) - np.round(exact * 255))
+    assert 0 < levels.max() and np.percentile(levels, 99) <= 4
+
+
+def test_direction_bases_leave_out_their_own_slider():
+    dirs = np.eye(4, 100, dtype=np.float32)
+    z = np.zeros(100, np.float32)
+    from advdl.inference import direction_bases as a
+    before = a(z, dirs, np.array([1, 2, 3, 4], np.float32))
+    after = a(z, dirs, np.array([1, -5, 3, 4], np.float32))  # slider 1 committed elsewhere
+    assert before[1].tobytes() == after[1].tobytes()  # its own strip's base: unchanged
+    assert not np.array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[2, :4], [1, 2, 0, 4])
+
 
 def test_transform_rotates_and_shifts():
     img = digit()

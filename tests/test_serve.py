@@ -113,6 +113,34 @@ def test_warm_up_encodes_the_gan_labs_opening_view(random_checkpoints, checkpoin
     assert len(encoded) >= N_DIRECTIONS * len(DIRECTION_STEPS)
 
 
+def test_a_commit_makes_only_the_other_sliders_strips(monkeypatch):
+    """Committing direction k moves every strip but k's own: the server makes the other K - 1
+    strips (K - 1 x 41 images) and reuses strip k, byte for byte; each strip is the direction's
+    sweep from the committed view."""
+    import torch
+
+    import advdl.inference as inference
+    from advdl.gan_tools import DIRECTION_STEPS
+    from advdl.models import build
+    from advdl.ui import models
+
+    torch.manual_seed(0)
+    gan = build("dcgan").eval()
+    gan.stamp = "test:strips"
+    dirs = np.linalg.qr(np.random.default_rng(0).standard_normal((100, 4)))[0].T.astype(np.float32)
+    z = np.random.default_rng(1).standard_normal(100).astype(np.float32)
+    made = []
+    real = inference.generate_split
+    monkeypatch.setattr(inference, "generate_split", lambda g, zz, *a, **k: made.append(len(zz)) or real(g, zz, *a, **k))
+    first = models.gan_filmstrips(gan, z, dirs, np.array([0, 0.5, -1, 0], np.float32), parts=1)
+    second = models.gan_filmstrips(gan, z, dirs, np.array([0, 2.0, -1, 0], np.float32), parts=1)
+    assert made == [4 * len(DIRECTION_STEPS), 3 * len(DIRECTION_STEPS)]
+    assert first.shape == (4, len(DIRECTION_STEPS), 28, 28) and first.dtype == np.uint8
+    assert second[1].tobytes() == first[1].tobytes() and not np.array_equal(second[0], first[0])
+    want = inference.direction_filmstrips(gan, z, dirs, np.array([0, 2.0, -1, 0], np.float32), DIRECTION_STEPS, parts=1, preview=True)
+    assert np.abs(second.astype(int) - np.round(want * 255)).max() <= 1
+
+
 @pytest.mark.slow
 def test_launcher_stopped_during_its_warm_up_exits_cleanly(tmp_path, random_checkpoints):
     """A server stopped while the warm-up thread is still inside torch exits as Streamlit does

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -106,19 +107,53 @@ def gan_directions(gan, k: int) -> np.ndarray:
 @st.cache_resource(show_spinner=False, max_entries=64)  # a class's views: each student comes back to their own
 def _gan_filmstrips(_gan, key: str, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, _parts: int | None = None) -> np.ndarray:
     from advdl.gan_tools import DIRECTION_STEPS
-    from advdl.inference import direction_filmstrips
+    from advdl.inference import direction_bases, direction_latents, generate_split
     from advdl.viz import to_uint8
 
-    frames = to_uint8(direction_filmstrips(_gan, z, dirs, offsets, DIRECTION_STEPS, parts=_parts))  # as the page shows them
-    frames.setflags(write=False)  # shared by every session that shows this view
-    return frames
+    strips = _gan_strips()
+    names = [(key, base.tobytes(), d.tobytes()) for base, d in zip(direction_bases(z, dirs, offsets), dirs)]
+    with strips.lock:
+        frames = [strips.items.get(name) for name in names]
+    todo = [k for k, f in enumerate(frames) if f is None]  # a commit of slider k keeps strip k: 7 of 8 to make
+    if todo:
+        latents = direction_latents(z, dirs, offsets, DIRECTION_STEPS)[todo]
+        made = to_uint8(generate_split(_gan, latents.reshape(-1, latents.shape[-1]), _parts, preview=True))  # as the page shows them
+        with strips.lock:
+            for k, strip in zip(todo, made.reshape(len(todo), len(DIRECTION_STEPS), 28, 28)):
+                frames[k] = strips.put(names[k], strip)
+    out = np.stack(frames)
+    out.setflags(write=False)  # shared by every session that shows this view
+    return out
+
+
+class _Strips:
+    """The last strips made, by their base latent (an LRU of a class's views' worth)."""
+
+    def __init__(self, size: int = 8 * 64):
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.size = size
+
+    def put(self, name, strip: np.ndarray) -> np.ndarray:
+        self.items[name] = strip
+        self.items.move_to_end(name)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return strip
+
+
+@st.cache_resource(show_spinner=False)
+def _gan_strips() -> _Strips:
+    return _Strips()
 
 
 def gan_filmstrips(gan, z: np.ndarray, dirs: np.ndarray, offsets: np.ndarray, parts: int | None = None) -> np.ndarray:
-    """The direction sliders' filmstrips (K, steps, 28, 28) around latent ``z`` with the sliders at
-    ``offsets``, computed once per view and server: a session asking while another computes
-    the same view (the warm-up, the opening view) waits for it instead of doing it twice.
-    ``parts``: threads to generate them in (see :func:`advdl.inference.generate_split`)."""
+    """The direction sliders' filmstrips (K, steps, 28, 28) uint8 around latent ``z`` with the
+    sliders at ``offsets``, computed once per view and server: a session asking while another
+    computes the same view (the warm-up, the opening view) waits for it instead of doing it twice.
+    A strip already made for another view (the one a commit left unchanged) is reused. The frames
+    are previews (:func:`advdl.inference.generate`'s ``preview``). ``parts``: threads to generate
+    them in (see :func:`advdl.inference.generate_split`)."""
     return _gan_filmstrips(gan, stamp(gan), np.asarray(z, np.float32), np.asarray(dirs, np.float32), np.asarray(offsets, np.float32), parts)
 
 
