@@ -65,7 +65,8 @@ def test_chart_values_keep_their_order_gaps_and_marks():
     cells = c["heatmap"]["layer"][0]
     assert len(cells["data"]["values"]) == 160 and cells["encoding"]["color"]["scale"]["domainMid"] == 0
     assert cells["encoding"]["x"]["sort"] == list(range(1, 17))
-    assert [v["row"] for v in c["scatter"]["layer"][0]["data"]["values"]] == [7, 8, 9]
+    points = charts.records(c["scatter"]["layer"][0]["data"])
+    assert [(v["series"], v["x"], v["y"], v["row"]) for v in points] == [("0", 1, 3, 7), ("0", 2, 4, 8), ("1", 5, 6, 9)]
     assert [p["name"] for p in c["scatter"]["layer"][0]["params"]] == ["pick"]
 
 

@@ -134,14 +134,45 @@ def scatter(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, x:
     on_select="rerun")`` then returns its ``row`` (:func:`picked_rows`)."""
     values = [{"series": name, "x": float(a), "y": float(b), **({"row": int(rows[name][i])} if rows else {})}
               for name, (xs, ys) in series.items() for i, (a, b) in enumerate(zip(xs, ys))]
+    data = csv_data(values, numbers=("x", "y", "row") if rows else ("x", "y"))
     enc = {"x": {"field": "x", "type": "quantitative", "title": x, "scale": {"zero": False}},
            "y": {"field": "y", "type": "quantitative", "title": y, "scale": {"zero": False}},
            "color": _colour(list(series), colours, legend_title), "tooltip": [{"field": "series", "title": legend_title or " "}]}
-    layer = {"data": {"values": values}, "mark": {"type": "circle", "size": 30, "opacity": 0.7}, "encoding": enc}
+    layer = {"data": data, "mark": {"type": "circle", "size": 30, "opacity": 0.7}, "encoding": enc}
     if select:
         layer["params"] = [{"name": select, "select": {"type": "point", "fields": ["row"], "on": "click", "clear": "dblclick"}}]
         enc["opacity"] = {"condition": {"param": select, "value": 0.9, "empty": True}, "value": 0.25}
     return _frame([layer], height, title)
+
+
+def csv_data(values: list[dict], numbers: Sequence[str]) -> dict:
+    """Vega-Lite inline data of many points as one CSV string (``numbers``: the fields read as
+    numbers, the others stay strings). Streamlit dumps and parses a spec's JSON two or three times
+    on every run that draws it (``st.vega_lite_chart``'s stabilising and selection id), a cost
+    that grows with the number of values: the autoencoder lab's two latent maps, thousands of
+    points each, took ~30 ms of every rerun of the noise panel as records; one string costs little
+    (``tests/test_charts.py`` reads it back)."""
+    import csv
+    import io
+
+    fields = list(dict.fromkeys(k for v in values for k in v))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: (f"{x:.6g}" if isinstance(x, float) else x) for k, x in v.items()} for v in values)
+    return {"values": out.getvalue(), "format": {"type": "csv", "parse": {k: "number" for k in numbers if k in fields}}}
+
+
+def records(data: dict) -> list[dict]:
+    """A layer's inline data as records, from a list or from :func:`csv_data`'s CSV."""
+    import csv
+    import io
+
+    values = data["values"]
+    if not isinstance(values, str):
+        return list(values)
+    numbers = data.get("format", {}).get("parse", {})
+    return [{k: (float(x) if k in numbers else x) for k, x in row.items()} for row in csv.DictReader(io.StringIO(values))]
 
 
 def with_layers(spec: dict, layers: Sequence[dict]) -> dict:
