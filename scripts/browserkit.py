@@ -239,6 +239,8 @@ class RunWatcher:
         """Until more than ``finished`` runs have ended. Waits on the socket's next frames (no
         polling: a loop of short timeouts would keep Playwright's driver and this process busy,
         taking CPU from a server on the same cores while it works)."""
+        if self.ws is None:
+            raise RuntimeError("the page has no Streamlit socket yet (wait for its first run before a commit)")
         deadline = time.perf_counter() + timeout_s
         while self.finished <= finished:
             left = deadline - time.perf_counter()

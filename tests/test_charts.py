@@ -65,7 +65,7 @@ def test_chart_values_keep_their_order_gaps_and_marks():
     cells = c["heatmap"]["layer"][0]
     assert len(cells["data"]["values"]) == 160 and cells["encoding"]["color"]["scale"]["domainMid"] == 0
     assert cells["encoding"]["x"]["sort"] == list(range(1, 17))
-    points = charts.records(c["scatter"]["layer"][0]["data"])
+    points = _records(c["scatter"]["layer"][0]["data"])
     assert [(v["series"], v["x"], v["y"], v["row"]) for v in points] == [("0", 1, 3, 7), ("0", 2, 4, 8), ("1", 5, 6, 9)]
     assert [p["name"] for p in c["scatter"]["layer"][0]["params"]] == ["pick"]
 
@@ -108,3 +108,15 @@ def test_shared_results_are_kept_by_model_stamp_and_argument_bytes():
     models.shared(double, (_Model("m2"),), a, 3)  # a retrained checkpoint
     models.shared(double, (_Model("m1"),), a.astype(np.float64), 3)  # same values, another dtype
     assert calls == [3, 3, 3, 3]
+
+
+def _records(data: dict) -> list[dict]:
+    """A layer's inline data as records, from a list or from :func:`csv_data`'s CSV."""
+    import csv
+    import io
+
+    values = data["values"]
+    if not isinstance(values, str):
+        return list(values)
+    numbers = data.get("format", {}).get("parse", {})
+    return [{k: (float(x) if k in numbers else x) for k, x in row.items()} for row in csv.DictReader(io.StringIO(values))]

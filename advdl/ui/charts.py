@@ -163,18 +163,6 @@ def csv_data(values: list[dict], numbers: Sequence[str]) -> dict:
     return {"values": out.getvalue(), "format": {"type": "csv", "parse": {k: "number" for k in numbers if k in fields}}}
 
 
-def records(data: dict) -> list[dict]:
-    """A layer's inline data as records, from a list or from :func:`csv_data`'s CSV."""
-    import csv
-    import io
-
-    values = data["values"]
-    if not isinstance(values, str):
-        return list(values)
-    numbers = data.get("format", {}).get("parse", {})
-    return [{k: (float(x) if k in numbers else x) for k, x in row.items()} for row in csv.DictReader(io.StringIO(values))]
-
-
 def with_layers(spec: dict, layers: Sequence[dict]) -> dict:
     """``spec`` with ``layers`` (e.g. :func:`rule`, :func:`dots`) drawn on top; the kept spec is
     left as it was."""

@@ -112,15 +112,13 @@ def _gan_filmstrips(_gan, key: str, z: np.ndarray, dirs: np.ndarray, offsets: np
 
     strips = _gan_strips()
     names = [(key, base.tobytes(), d.tobytes()) for base, d in zip(direction_bases(z, dirs, offsets), dirs)]
-    with strips.lock:
-        frames = [strips.items.get(name) for name in names]
+    frames = [strips.get(name) for name in names]
     todo = [k for k, f in enumerate(frames) if f is None]  # a commit of slider k keeps strip k: 7 of 8 to make
     if todo:
         latents = direction_latents(z, dirs, offsets, DIRECTION_STEPS)[todo]
         made = to_uint8(generate_split(_gan, latents.reshape(-1, latents.shape[-1]), _parts, preview=True))  # as the page shows them
-        with strips.lock:
-            for k, strip in zip(todo, made.reshape(len(todo), len(DIRECTION_STEPS), 28, 28)):
-                frames[k] = strips.put(names[k], strip)
+        for k, strip in zip(todo, made.reshape(len(todo), len(DIRECTION_STEPS), 28, 28)):
+            frames[k] = strips.put(names[k], strip)
     out = np.stack(frames)
     out.setflags(write=False)  # shared by every session that shows this view
     return out
@@ -134,11 +132,18 @@ class _Strips:
         self.lock = threading.Lock()
         self.size = size
 
+    def get(self, name) -> np.ndarray | None:
+        with self.lock:
+            if name in self.items:
+                self.items.move_to_end(name)  # used again: kept longer
+            return self.items.get(name)
+
     def put(self, name, strip: np.ndarray) -> np.ndarray:
-        self.items[name] = strip
-        self.items.move_to_end(name)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
+        with self.lock:
+            self.items[name] = strip
+            self.items.move_to_end(name)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
         return strip
 
 
